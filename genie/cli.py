@@ -1,0 +1,39 @@
+"""What both entry points share: OmegaConf resolvers and turning user errors into one clear line."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from genie.errors import UserError
+
+os.environ.setdefault("WANDB_SILENT", "true")
+
+
+def register_resolvers() -> None:
+    if not OmegaConf.has_resolver("uid"):
+        # cached: one value per process, so every `${uid:}` of a run agrees
+        OmegaConf.register_new_resolver("uid", lambda: secrets.token_hex(3), use_cache=True)
+    if not OmegaConf.has_resolver("basename"):
+        OmegaConf.register_new_resolver("basename", lambda path: Path(str(path)).name)
+
+
+def user_errors_exit(main):
+    """Print a UserError as ``error: <message>`` and exit 2, without a traceback."""
+
+    @functools.wraps(main)
+    def wrapper(*args, **kwargs):
+        try:
+            return main(*args, **kwargs)
+        except UserError as e:
+            logging.getLogger("genie").error("%s", e)
+            print(f"error: {e}", file=sys.stderr)
+            sys.exit(2)
+
+    return wrapper

@@ -1,0 +1,94 @@
+"""The artefacts of a trained run: dream.gif, reconstruction.gif, latent_actions_tsne.png, metrics.json."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from genie.data.store import EpisodeStore, atomic_write_bytes
+from genie.eval.dream import Dream, dream_episode
+from genie.eval.evaluate import EvalClips, evaluate
+from genie.eval.visualise import error_map, frame_strip, label, side_by_side, tsne_figure, upscale, write_gif, write_png
+from genie.nn.pixels import to_uint8
+from genie.world import WorldModel
+
+log = logging.getLogger(__name__)
+
+
+def dream_video(dream: Dream, scale: int) -> np.ndarray:
+    """real | dream, upscaled, each dreamed frame labelled with the latent action that produced it."""
+    real, dreamed = upscale(dream.real, scale), upscale(dream.dreamed, scale)
+    real = np.stack([label(f, "real") for f in real])
+    tags = ["context"] * dream.context + [f"a={a}" for a in dream.actions]
+    dreamed = np.stack([label(f, f"dream {tag}") for f, tag in zip(dreamed, tags)])
+    return side_by_side(real, dreamed)
+
+
+def reconstruction_video(world: WorldModel, frames_THWC: np.ndarray, scale: int) -> np.ndarray:
+    """original | reconstruction | error map (4x amplified absolute error)."""
+    tokens = world.encode(torch.from_numpy(frames_THWC)[None])
+    recon = to_uint8(world.decode(tokens)[0]).cpu().numpy()
+    panels = [upscale(v, scale) for v in (frames_THWC, recon, error_map(frames_THWC, recon))]
+    names = ("original", "reconstruction", "error x4")
+    return side_by_side(*[np.stack([label(f, n) for f in v]) for v, n in zip(panels, names)])
+
+
+def tsne_plot(path: Path, clips: EvalClips, store: EpisodeStore, max_points: int, seed: int) -> Path:
+    from sklearn.manifold import TSNE
+
+    n = min(max_points, len(clips.lam_codes))
+    pick = np.random.default_rng(seed).permutation(len(clips.lam_codes))[:n]
+    embedding = TSNE(n_components=2, perplexity=min(30, max(2, n // 4)), init="pca", random_state=seed)
+    points = embedding.fit_transform(clips.lam_embeddings[pick])
+    colourings = {"latent action (LAM code)": (clips.lam_codes[pick], None)}
+    if (clips.true_actions[pick] >= 0).all():
+        colourings["true action"] = (clips.true_actions[pick], store.manifest.get("action_meanings"))
+    return tsne_figure(path, points, colourings)
+
+
+def write_report(run_dir: Path, store: EpisodeStore, cfg: dict[str, Any], logger_cfg=None) -> dict[str, float]:
+    """Evaluate on the held-out split and write every artefact into ``<run>/dream`` (or ``cfg['out_dir']``)."""
+    out = Path(cfg.get("out_dir") or Path(run_dir) / "dream")
+    world = WorldModel.load(run_dir)
+    clips = evaluate(world, store, cfg["split"], cfg["eval_clips"])
+    dream = dream_episode(world, store, cfg["split"], cfg["episode"], cfg["steps"], cfg["actions"],
+                          cfg["temperature"], cfg["seed"])
+    video = dream_video(dream, cfg["scale"])
+    files = {
+        "dream": write_gif(out / "dream.gif", video, cfg["fps"]),
+        "reconstruction": write_gif(out / "reconstruction.gif",
+                                    reconstruction_video(world, dream.real[: cfg["reconstruction_frames"]], cfg["scale"]),
+                                    cfg["fps"]),
+        "latent_actions_tsne": tsne_plot(out / "latent_actions_tsne.png", clips, store, cfg["tsne_points"], cfg["seed"]),
+        "dream_strip": write_png(out / "dream_strip.png", frame_strip(video, every=max(1, len(video) // 8), max_frames=8)),
+    }
+    metrics = dict(clips.metrics)
+    metrics["dream/frames_per_second"] = dream.frames_per_second
+    metrics["dream/steps"] = int(len(dream.actions))
+    atomic_write_bytes(out / "metrics.json", json.dumps(metrics, indent=1).encode())
+    log.info("dream artefacts in %s", out)
+    for key in ("tokenizer/psnr", "lam/codes_used", "dynamics/psnr_next", "dynamics/psnr_copy_baseline"):
+        log.info("  %s = %.4g", key, metrics[key])
+    if logger_cfg and "wandb" in logger_cfg:
+        log_to_wandb(logger_cfg["wandb"], metrics, files)
+    return metrics
+
+
+def log_to_wandb(wandb_cfg, metrics: dict[str, float], files: dict[str, Path]) -> None:
+    """A W&B run for the artefacts, grouped with the stage runs (GIFs logged from file paths: no moviepy)."""
+    import wandb
+
+    run = wandb.init(project=wandb_cfg.get("project"), group=wandb_cfg.get("group"), name="dream", job_type="dream",
+                     dir=wandb_cfg.get("save_dir"), mode="offline" if wandb_cfg.get("offline", True) else "online",
+                     reinit="finish_previous")
+    run.log(metrics | {
+        "media/dream": wandb.Video(str(files["dream"]), format="gif"),
+        "media/reconstruction": wandb.Video(str(files["reconstruction"]), format="gif"),
+        "media/latent_actions_tsne": wandb.Image(str(files["latent_actions_tsne"])),
+    })
+    run.finish()

@@ -1,0 +1,67 @@
+"""Stage 2: the latent action model as a LightningModule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from sklearn.metrics import normalized_mutual_info_score
+
+from genie.models.optim import adamw_with_warmup
+from genie.nn.latent_action_net import LatentActionConfig, LatentActionNet
+from genie.nn.pixels import to_model
+
+
+class LAMModule(L.LightningModule):
+    stage = "lam"
+
+    def __init__(self, net: dict[str, Any], frame_size: int = 64, lr: float = 1e-4, weight_decay: float = 0.0,
+                 warmup_steps: int = 100):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = LatentActionNet(LatentActionConfig(**net), frame_size)
+        self._val_codes: list[torch.Tensor] = []
+        self._val_true: list[torch.Tensor] = []
+
+    @property
+    def window(self) -> int:
+        return self.net.cfg.window
+
+    def compute_loss(self, batch: dict[str, torch.Tensor]):
+        x_BTCHW = to_model(batch["frames"])
+        prediction, vq = self.net(x_BTCHW)
+        mse = F.mse_loss(prediction.float(), x_BTCHW[:, -1])
+        return mse + vq.loss, {"recon_mse": mse, "perplexity": vq.perplexity, "codes": vq.codes}
+
+    def training_step(self, batch, batch_idx):
+        loss, logs = self.compute_loss(batch)
+        counts = torch.bincount(logs["codes"], minlength=self.net.num_actions)
+        self.log("train/loss", loss, prog_bar=True)
+        self.log("train/recon_mse", logs["recon_mse"])
+        self.log("train/perplexity", logs["perplexity"])
+        self.log("train/codes_used", (counts > 0).sum().float())
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        loss, logs = self.compute_loss(batch)
+        self.log("val/loss", loss, sync_dist=True)
+        self.log("val/recon_mse", logs["recon_mse"], sync_dist=True)
+        self._val_codes.append(logs["codes"].cpu())
+        self._val_true.append(batch["actions"][:, -1].cpu())
+
+    def on_validation_epoch_end(self):
+        if not self._val_codes:
+            return
+        codes, true = torch.cat(self._val_codes), torch.cat(self._val_true)
+        self._val_codes, self._val_true = [], []
+        counts = torch.bincount(codes, minlength=self.net.num_actions).float()
+        p = counts / counts.sum()
+        self.log("val/codes_used", (counts > 0).sum(), sync_dist=True)
+        self.log("val/perplexity", torch.exp(-(p * torch.log(p + 1e-10)).sum()), sync_dist=True)
+        if (true >= 0).all():
+            self.log("val/action_nmi", float(normalized_mutual_info_score(true.numpy(), codes.numpy())), sync_dist=True)
+
+    def configure_optimizers(self):
+        return adamw_with_warmup(self, self.hparams.lr, self.hparams.weight_decay, self.hparams.warmup_steps)

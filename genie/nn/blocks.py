@@ -1,0 +1,59 @@
+"""Convolutional building blocks shared by the tokenizer, the LAM and the CNN forecaster."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class ResBlock(nn.Module):
+    """x + conv3x3(relu(conv3x3(relu(x)))): shape-preserving [B, C, H, W]."""
+
+    def __init__(self, channels: int, dilation: int = 1):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.ReLU(),
+            nn.Conv2d(channels, channels, 3, padding=dilation, dilation=dilation),
+            nn.ReLU(),
+            nn.Conv2d(channels, channels, 3, padding=dilation, dilation=dilation),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class FiLMResBlock(nn.Module):
+    """Residual block whose hidden activations are scaled and shifted by a conditioning vector (an action)."""
+
+    def __init__(self, channels: int, cond_dim: int, dilation: int = 1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=dilation, dilation=dilation)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=dilation, dilation=dilation)
+        self.film = nn.Linear(cond_dim, 2 * channels)
+        self.act = nn.ReLU()
+
+    def forward(self, x_BCHW: torch.Tensor, cond_BE: torch.Tensor) -> torch.Tensor:
+        scale, shift = self.film(cond_BE)[:, :, None, None].chunk(2, dim=1)
+        h = self.conv1(self.act(x_BCHW))
+        h = h * (1 + scale) + shift
+        return x_BCHW + self.conv2(self.act(h))
+
+
+def downsampler(in_channels: int, hidden: int, out_channels: int, downsamples: int, res_blocks: int) -> nn.Sequential:
+    """[B, in, H, W] -> [B, out, H / 2^downsamples, W / 2^downsamples]."""
+    layers: list[nn.Module] = [nn.Conv2d(in_channels, hidden, 3, padding=1)]
+    for _ in range(downsamples):
+        layers += [ResBlock(hidden), nn.ReLU(), nn.Conv2d(hidden, hidden, 4, stride=2, padding=1)]
+    layers += [ResBlock(hidden) for _ in range(res_blocks)]
+    layers += [nn.ReLU(), nn.Conv2d(hidden, out_channels, 1)]
+    return nn.Sequential(*layers)
+
+
+def upsampler(in_channels: int, hidden: int, out_channels: int, upsamples: int, res_blocks: int) -> nn.Sequential:
+    """[B, in, h, w] -> [B, out, h * 2^upsamples, w * 2^upsamples]."""
+    layers: list[nn.Module] = [nn.Conv2d(in_channels, hidden, 3, padding=1)]
+    layers += [ResBlock(hidden) for _ in range(res_blocks)]
+    for _ in range(upsamples):
+        layers += [nn.ReLU(), nn.ConvTranspose2d(hidden, hidden, 4, stride=2, padding=1), ResBlock(hidden)]
+    layers += [nn.ReLU(), nn.Conv2d(hidden, out_channels, 3, padding=1)]
+    return nn.Sequential(*layers)

@@ -1,0 +1,85 @@
+"""Latent action model: which of K discrete actions explains the change from x_t to x_{t+1}.
+
+The encoder sees the history ``x_{t-W+1..t}`` and the next frame ``x_{t+1}``, and emits one vector that is
+quantised to one of ``num_actions`` codes. The decoder sees only the history and that code and must reconstruct
+``x_{t+1}`` (as a residual on x_t); the code is a log2(K)-bit bottleneck, so it can only carry the part of the
+change that the history does not predict — ideally, the player's action.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from genie.nn.blocks import FiLMResBlock, downsampler, upsampler
+from genie.nn.quantizer import QuantizerOutput, VectorQuantizer
+
+
+@dataclass
+class LatentActionConfig:
+    num_actions: int = 8
+    window: int = 4  # history frames
+    code_dim: int = 32
+    hidden: int = 64
+    downsamples: int = 3  # 64x64 -> 8x8 encoder features
+    res_blocks: int = 1
+    decay: float = 0.95
+    commitment: float = 0.25
+    restart_threshold: float = 0.3
+    entropy_weight: float = 0.05
+    entropy_temperature: float = 1.0
+
+
+class LatentActionNet(nn.Module):
+    def __init__(self, cfg: LatentActionConfig, frame_size: int = 64):
+        super().__init__()
+        self.cfg = cfg
+        feat = frame_size // 2**cfg.downsamples
+        self.encoder = nn.Sequential(
+            downsampler(3 * (cfg.window + 1), cfg.hidden, cfg.hidden, cfg.downsamples, cfg.res_blocks),
+            nn.Flatten(),
+            nn.ReLU(),
+            nn.Linear(cfg.hidden * feat * feat, cfg.code_dim),
+        )
+        self.quantizer = VectorQuantizer(
+            cfg.num_actions, cfg.code_dim, cfg.decay, cfg.commitment, cfg.restart_threshold,
+            cfg.entropy_weight, cfg.entropy_temperature,
+        )
+        self.history_encoder = downsampler(3 * cfg.window, cfg.hidden, cfg.hidden, 2, 0)
+        self.action_blocks = nn.ModuleList([FiLMResBlock(cfg.hidden, cfg.code_dim) for _ in range(2)])
+        self.decoder = upsampler(cfg.hidden, cfg.hidden, 3, 2, 0)
+
+    @property
+    def num_actions(self) -> int:
+        return self.cfg.num_actions
+
+    @staticmethod
+    def stack(frames_BTCHW: torch.Tensor) -> torch.Tensor:
+        B, T, C, H, W = frames_BTCHW.shape
+        return frames_BTCHW.reshape(B, T * C, H, W) * 2 - 1
+
+    def encode(self, frames_BTCHW: torch.Tensor) -> QuantizerOutput:
+        """frames [B, window + 1, 3, H, W] in [0, 1] -> one quantised action per clip (its last transition)."""
+        return self.quantizer(self.encoder(self.stack(frames_BTCHW)))
+
+    def decode(self, history_BTCHW: torch.Tensor, action_BD: torch.Tensor) -> torch.Tensor:
+        """history [B, window, 3, H, W] + action vectors [B, D] -> predicted next frame [B, 3, H, W]."""
+        h = self.history_encoder(self.stack(history_BTCHW))
+        for block in self.action_blocks:
+            h = block(h, action_BD)
+        return history_BTCHW[:, -1] + self.decoder(h)
+
+    def forward(self, frames_BTCHW: torch.Tensor) -> tuple[torch.Tensor, QuantizerOutput]:
+        out = self.encode(frames_BTCHW)
+        return self.decode(frames_BTCHW[:, :-1], out.quantized), out
+
+    @torch.no_grad()
+    def infer(self, frames_BTCHW: torch.Tensor) -> torch.Tensor:
+        """frames [B, window + 1, 3, H, W] -> latent action int64 [B] of the transition x_t -> x_{t+1}."""
+        return self.encode(frames_BTCHW).codes
+
+    def action_vectors(self, actions_B: torch.Tensor) -> torch.Tensor:
+        """Codebook lookup: int [B] -> [B, D]. At inference only this (the codebook) is needed to act."""
+        return self.quantizer.lookup(actions_B)

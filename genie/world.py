@@ -1,0 +1,119 @@
+"""WorldModel: tokenizer + latent actions + dynamics, loaded from one run directory. The inference API used by
+dream.py, evaluation, play and the notebooks. Knows no UI and no Hydra.
+
+Conventions: frames uint8 [B, T, H, W, 3] in, float [B, T, 3, H, W] in [0, 1] out of ``decode``; tokens int64
+[B, T, h, w]; latent actions int64 in [0, num_actions). ``actions[:, t]`` moves frame t to frame t+1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from genie.checkpoints import check_compatible, load_module, read_world
+from genie.errors import UserError
+from genie.nn.conv_vqvae import ConvVQVAE
+from genie.nn.latent_action_net import LatentActionNet
+from genie.nn.pixels import to_model
+
+
+@torch.no_grad()
+def encode_frames(tokenizer: ConvVQVAE, frames_THWC: torch.Tensor, batch: int = 256) -> torch.Tensor:
+    """uint8 [T, H, W, 3] -> tokens int64 [T, h, w], in batches of ``batch`` frames."""
+    device = next(tokenizer.parameters()).device
+    chunks = [tokenizer.encode(to_model(frames_THWC[i : i + batch].to(device))) for i in range(0, len(frames_THWC), batch)]
+    return torch.cat(chunks)
+
+
+def history_windows(frames_TCHW: torch.Tensor, window: int) -> torch.Tensor:
+    """[T, C, H, W] -> [T-1, window+1, C, H, W]: for each t, frames t-window+1..t+1 (start padded with frame 0)."""
+    padded = torch.cat([frames_TCHW[:1].expand(window - 1, *frames_TCHW.shape[1:]), frames_TCHW])
+    index = torch.arange(len(frames_TCHW) - 1)[:, None] + torch.arange(window + 1)[None]
+    return padded[index]
+
+
+@torch.no_grad()
+def infer_latent_actions(lam: LatentActionNet, frames_THWC: torch.Tensor, batch: int = 128) -> torch.Tensor:
+    """uint8 [T, H, W, 3] -> latent actions int64 [T-1]; entry t labels the transition frame t -> frame t+1."""
+    device = next(lam.parameters()).device
+    x_TCHW = to_model(frames_THWC)
+    codes = []
+    for i in range(0, len(x_TCHW) - 1, batch):
+        stop = min(i + batch + 1, len(x_TCHW))
+        lo = max(0, i - lam.cfg.window + 1)
+        windows = history_windows(x_TCHW[lo:stop], lam.cfg.window)[i - lo :]
+        codes.append(lam.infer(windows.to(device)))
+    return torch.cat(codes)
+
+
+class WorldModel:
+    def __init__(self, tokenizer: ConvVQVAE, lam: LatentActionNet, dynamics: torch.nn.Module, frame_size: int):
+        self.tokenizer, self.lam, self.dynamics = tokenizer.eval(), lam.eval(), dynamics.eval()
+        self.frame_size = frame_size
+        self.window = dynamics.cfg.window
+        self.num_actions = lam.num_actions
+
+    @classmethod
+    def load(cls, run_dir: str | Path, device: str = "cpu") -> "WorldModel":
+        run_dir = Path(run_dir).expanduser()
+        paths = read_world(run_dir)
+        missing = [s for s in ("tokenizer", "lam", "dynamics") if s not in paths]
+        if missing:
+            raise UserError(f"{run_dir}: run has no trained {', '.join(missing)} (see {run_dir / 'world.json'})")
+        tokenizer, lam, dynamics = (load_module(paths[s], s) for s in ("tokenizer", "lam", "dynamics"))
+        frame_size = tokenizer.hparams.frame_size
+        check_compatible(tokenizer, lam, dynamics, dynamics.window, frame_size, paths)
+        return cls(tokenizer.net.to(device), lam.net.to(device), dynamics.net.to(device), frame_size)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.tokenizer.parameters()).device
+
+    # ------------------------------------------------------------------ pieces
+    def encode(self, frames_BTHWC: torch.Tensor) -> torch.Tensor:
+        """uint8 [B, T, H, W, 3] -> tokens int64 [B, T, h, w]."""
+        B = frames_BTHWC.shape[0]
+        return encode_frames(self.tokenizer, frames_BTHWC.flatten(0, 1)).unflatten(0, (B, -1))
+
+    @torch.no_grad()
+    def decode(self, tokens_BThw: torch.Tensor) -> torch.Tensor:
+        """tokens [B, T, h, w] -> frames float [B, T, 3, H, W] in [0, 1]."""
+        B = tokens_BThw.shape[0]
+        return self.tokenizer.decode(tokens_BThw.flatten(0, 1).to(self.device)).unflatten(0, (B, -1))
+
+    def infer_actions(self, frames_BTHWC: torch.Tensor) -> torch.Tensor:
+        """uint8 [B, T, H, W, 3] -> latent actions int64 [B, T-1]."""
+        return torch.stack([infer_latent_actions(self.lam, f) for f in frames_BTHWC])
+
+    @torch.no_grad()
+    def step(self, history_BThw: torch.Tensor, action_B: torch.Tensor, temperature: float = 0.0,
+             generator: torch.Generator | None = None) -> torch.Tensor:
+        """Next tokens [B, h, w] from the last ``window`` frames of tokens (fewer are padded with the first)."""
+        history = pad_history(history_BThw[:, -self.window :], self.window)
+        return self.dynamics.predict_next(history.to(self.device), action_B.to(self.device), temperature, generator)
+
+    # ------------------------------------------------------------------ rollouts
+    @torch.no_grad()
+    def rollout(self, context_BThw: torch.Tensor, actions_BS: torch.Tensor, temperature: float = 0.0,
+                seed: int | None = None) -> torch.Tensor:
+        """Dream ``S`` frames after the context under the given actions; returns tokens [B, T + S, h, w].
+        ``actions_BS[:, s]`` moves the last frame so far (context frame T-1 for s = 0) to the next one."""
+        generator = None
+        if seed is not None:
+            generator = torch.Generator(device=self.device).manual_seed(seed)
+        tokens = context_BThw.to(self.device)
+        for s in range(actions_BS.shape[1]):
+            nxt = self.step(tokens, actions_BS[:, s], temperature, generator)
+            tokens = torch.cat([tokens, nxt[:, None]], dim=1)
+        return tokens
+
+
+def pad_history(tokens_BThw: torch.Tensor, window: int) -> torch.Tensor:
+    """Left-pad a short history by repeating its first frame, as at the start of an episode."""
+    missing = window - tokens_BThw.shape[1]
+    if missing <= 0:
+        return tokens_BThw
+    return torch.cat([tokens_BThw[:, :1].expand(-1, missing, -1, -1), tokens_BThw], dim=1)
+
+
