@@ -16,10 +16,22 @@ from genie.errors import UserError
 os.environ.setdefault("WANDB_SILENT", "true")
 
 
+def cpu_precision() -> str:
+    """bf16 autocast only where the CPU computes bf16 natively (AVX-512 BF16 or AMX); emulated bf16 is 10-30x
+    slower than fp32 (measured on an AVX2-only EPYC: a conv VQ-VAE step went from 1.9 s to 38 s)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "32-true"
+    return "bf16-mixed" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "32-true"
+
+
 def register_resolvers() -> None:
     if not OmegaConf.has_resolver("uid"):
         # cached: one value per process, so every `${uid:}` of a run agrees
         OmegaConf.register_new_resolver("uid", lambda: secrets.token_hex(3), use_cache=True)
+    if not OmegaConf.has_resolver("cpu_precision"):
+        OmegaConf.register_new_resolver("cpu_precision", cpu_precision, use_cache=True)
     if not OmegaConf.has_resolver("basename"):
         OmegaConf.register_new_resolver("basename", lambda path: Path(str(path)).name)
 

@@ -58,7 +58,7 @@ class LAMModule(L.LightningModule):
         self._val_codes, self._val_true = [], []
         counts = torch.bincount(codes, minlength=self.net.num_actions).float()
         p = counts / counts.sum()
-        self.log("val/codes_used", (counts > 0).sum(), sync_dist=True)
+        self.log("val/codes_used", (counts > 0).sum().float(), sync_dist=True)
         self.log("val/perplexity", torch.exp(-(p * torch.log(p + 1e-10)).sum()), sync_dist=True)
         if (true >= 0).all():
             self.log("val/action_nmi", float(normalized_mutual_info_score(true.numpy(), codes.numpy())), sync_dist=True)

@@ -7,15 +7,15 @@ from torch import nn
 
 
 class ResBlock(nn.Module):
-    """x + conv3x3(relu(conv3x3(relu(x)))): shape-preserving [B, C, H, W]."""
+    """x + conv1x1(relu(conv3x3(relu(x)))), with a bottleneck of ``channels // 2``: shape-preserving [B, C, H, W]."""
 
     def __init__(self, channels: int, dilation: int = 1):
         super().__init__()
         self.body = nn.Sequential(
             nn.ReLU(),
-            nn.Conv2d(channels, channels, 3, padding=dilation, dilation=dilation),
+            nn.Conv2d(channels, channels // 2, 3, padding=dilation, dilation=dilation),
             nn.ReLU(),
-            nn.Conv2d(channels, channels, 3, padding=dilation, dilation=dilation),
+            nn.Conv2d(channels // 2, channels, 1),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -40,20 +40,22 @@ class FiLMResBlock(nn.Module):
 
 
 def downsampler(in_channels: int, hidden: int, out_channels: int, downsamples: int, res_blocks: int) -> nn.Sequential:
-    """[B, in, H, W] -> [B, out, H / 2^downsamples, W / 2^downsamples]."""
-    layers: list[nn.Module] = [nn.Conv2d(in_channels, hidden, 3, padding=1)]
-    for _ in range(downsamples):
-        layers += [ResBlock(hidden), nn.ReLU(), nn.Conv2d(hidden, hidden, 4, stride=2, padding=1)]
+    """[B, in, H, W] -> [B, out, H / 2^downsamples, W / 2^downsamples]; strided 4x4 convs, then residual blocks
+    at the lowest resolution (cheap on a CPU: no convolution runs at full resolution)."""
+    layers: list[nn.Module] = [nn.Conv2d(in_channels, hidden, 4, stride=2, padding=1)]
+    for _ in range(downsamples - 1):
+        layers += [nn.ReLU(), nn.Conv2d(hidden, hidden, 4, stride=2, padding=1)]
     layers += [ResBlock(hidden) for _ in range(res_blocks)]
     layers += [nn.ReLU(), nn.Conv2d(hidden, out_channels, 1)]
     return nn.Sequential(*layers)
 
 
 def upsampler(in_channels: int, hidden: int, out_channels: int, upsamples: int, res_blocks: int) -> nn.Sequential:
-    """[B, in, h, w] -> [B, out, h * 2^upsamples, w * 2^upsamples]."""
+    """[B, in, h, w] -> [B, out, h * 2^upsamples, w * 2^upsamples]; residual blocks at the lowest resolution,
+    then transposed 4x4 convs."""
     layers: list[nn.Module] = [nn.Conv2d(in_channels, hidden, 3, padding=1)]
     layers += [ResBlock(hidden) for _ in range(res_blocks)]
-    for _ in range(upsamples):
-        layers += [nn.ReLU(), nn.ConvTranspose2d(hidden, hidden, 4, stride=2, padding=1), ResBlock(hidden)]
-    layers += [nn.ReLU(), nn.Conv2d(hidden, out_channels, 3, padding=1)]
+    for i in range(upsamples):
+        last = i == upsamples - 1
+        layers += [nn.ReLU(), nn.ConvTranspose2d(hidden, out_channels if last else hidden, 4, stride=2, padding=1)]
     return nn.Sequential(*layers)

@@ -22,9 +22,9 @@ class CNNForecasterConfig:
     num_actions: int = 8
     window: int = 4
     token_dim: int = 32
-    hidden: int = 192
+    hidden: int = 96
     action_dim: int = 64
-    dilations: tuple[int, ...] = (1, 2, 4, 8, 1, 2)
+    dilations: tuple[int, ...] = (1, 2, 4, 8)
 
 
 class CNNForecaster(nn.Module):

@@ -39,10 +39,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
     run_dir.mkdir(parents=True, exist_ok=True)
     store = prepare_store(OmegaConf.to_container(cfg.data, resolve=True))
     components, resume_stage = plan_components(cfg)
+    for stage, ckpt in components.items():
+        if stage != resume_stage:
+            log.info("%s: reusing %s", stage, ckpt)
+            record_in_world(run_dir, stage, ckpt)
     for stage in cfg.stage.stages:
         if stage in components and stage != resume_stage:
-            log.info("%s: reusing %s", stage, components[stage])
-            record_in_world(run_dir, stage, components[stage])
             continue
         resume = cfg.ckpt_path if stage == resume_stage else None
         components[stage] = fit_stage(stage, cfg, run_dir, store, components, resume)

@@ -31,7 +31,7 @@ def build_token_store(
     todo = [e for e in store.episodes() if e.name not in done]
     with torch.inference_mode():
         for info in tqdm(todo, desc="[tokenize]", unit="episode", dynamic_ncols=True):
-            frames = torch.from_numpy(np.asarray(store.frames(info.name)))
+            frames = torch.from_numpy(np.array(store.frames(info.name)))
             tokens = encode_frames(tokenizer, frames).cpu().numpy()
             latent = infer_latent_actions(lam, frames).cpu().numpy()
             tokens_store.add_episode(info.name, info.split, tokens, latent, store.actions(info.name))

@@ -1,0 +1,138 @@
+"""Measure training throughput per stage, data loading, dream speed, and collect the latest run's quality metrics.
+
+    python benchmarks/run.py [--run runs/<dir>] [--steps 20] [--out benchmarks/results/latest.json]
+
+Speed is measured on the default (demo) model sizes with random weights (speed does not depend on the weights);
+quality comes from ``<run>/dream/metrics.json`` of a trained run. Prints a Markdown table for the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+from omegaconf import OmegaConf, open_dict
+
+from genie.cli import cpu_precision, register_resolvers
+from genie.nn.pixels import to_model
+from genie.world import WorldModel
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {torch.get_num_threads()} threads, torch {torch.__version__}, {platform.system()}"
+
+
+def default_modules():
+    register_resolvers()
+    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
+        cfg = compose("train", overrides=["paths.root_dir=.", "paths.output_dir=."])
+    with open_dict(cfg):
+        cfg.model.lam.net.window = cfg.window
+    modules = {s: instantiate(cfg.model[s], _convert_="all") for s in ("tokenizer", "lam", "dynamics")}
+    return cfg, modules
+
+
+def synthetic_batch(stage: str, cfg, batch: int) -> dict[str, torch.Tensor]:
+    T = 1 if stage == "tokenizer" else cfg.window + 1
+    if stage == "dynamics":
+        K, A = cfg.model.dynamics.net.num_codes, cfg.model.dynamics.net.num_actions
+        return {"tokens": torch.randint(0, K, (batch, T, 16, 16)), "latent_actions": torch.randint(0, A, (batch, T - 1))}
+    return {"frames": torch.randint(0, 256, (batch, T, 64, 64, 3), dtype=torch.uint8),
+            "actions": torch.zeros(batch, T - 1, dtype=torch.long)}
+
+
+def train_throughput(stage: str, module, cfg, steps: int, precision: str) -> float:
+    """Optimiser steps of the stage's own loss; returns samples (clips) per second."""
+    batch_size = cfg.budget[stage].batch_size
+    batch = synthetic_batch(stage, cfg, batch_size)
+    optimizer = torch.optim.AdamW(module.parameters(), lr=1e-4)
+    module.train()
+
+    def step():
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16-mixed"):
+            loss = module.compute_loss(batch)[0]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    for _ in range(3):
+        step()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return steps * batch_size / (time.perf_counter() - start)
+
+
+def data_throughput(store_root: Path, clip_len: int, batch: int = 32, batches: int = 30) -> float:
+    from torch.utils.data import DataLoader
+
+    from genie.data.clips import PixelClips
+
+    loader = DataLoader(PixelClips(store_root, "train", clip_len), batch_size=batch, shuffle=True)
+    it = iter(loader)
+    next(it)
+    start = time.perf_counter()
+    for _ in range(batches):
+        next(it)
+    return batches * batch / (time.perf_counter() - start)
+
+
+def dream_fps(modules, steps: int = 64) -> float:
+    world = WorldModel(modules["tokenizer"].net, modules["lam"].net, modules["dynamics"].net, 64)
+    context = torch.randint(0, world.tokenizer.num_codes, (1, world.window, 16, 16))
+    actions = torch.randint(0, world.num_actions, (1, steps))
+    world.decode(world.rollout(context, actions[:, :4]))  # warm-up
+    start = time.perf_counter()
+    world.decode(world.rollout(context, actions))
+    return steps / (time.perf_counter() - start)
+
+
+def latest_run(log_dir: Path) -> Path | None:
+    runs = sorted(log_dir.glob("*/dream/metrics.json"), key=lambda p: p.stat().st_mtime)
+    return runs[-1].parent.parent if runs else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", type=Path, default=None, help="trained run for quality metrics (default: latest)")
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "latest.json")
+    args = parser.parse_args()
+    cfg, modules = default_modules()
+    precision = cpu_precision()
+    results: dict = {"machine": machine(), "precision": precision, "date": time.strftime("%Y-%m-%d"),
+                     "train_samples_per_s": {}, "config": OmegaConf.to_container(cfg.budget)}
+    for stage, module in modules.items():
+        results["train_samples_per_s"][stage] = round(train_throughput(stage, module, cfg, args.steps, precision), 1)
+        print(f"train {stage}: {results['train_samples_per_s'][stage]} samples/s", flush=True)
+    results["dream_frames_per_s"] = round(dream_fps(modules), 1)
+    print(f"dream: {results['dream_frames_per_s']} frames/s (batch 1, decoding included)")
+    run = args.run or latest_run(ROOT / "runs")
+    if run is not None:
+        world = json.loads((run / "world.json").read_text())
+        results["data_clips_per_s"] = round(data_throughput(Path(world["data"]), cfg.window + 1), 1)
+        results["quality"] = json.loads((run / "dream" / "metrics.json").read_text())
+        results["quality_run"] = str(run)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""Dream with a trained mini-genie world model. `python dream.py [run=<run dir>] [actions=...] [steps=64]`."""
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from genie.cli import register_resolvers, user_errors_exit
+
+register_resolvers()
+
+
+@hydra.main(version_base="1.3", config_path="configs", config_name="dream")
+@user_errors_exit
+def main(cfg: DictConfig) -> None:
+    from genie.runs import find_run, open_store_of_run
+    from genie.eval.report import write_report
+
+    run_dir = find_run(cfg.run, cfg.paths.log_dir)
+    settings = OmegaConf.to_container(cfg, resolve=True)
+    if cfg.mode == "dream":
+        metrics = write_report(run_dir, open_store_of_run(run_dir), settings)
+        out = cfg.out_dir or run_dir / "dream"
+        print(f"dream artefacts: {out}")
+        print(f"dream/frames_per_second = {metrics['dream/frames_per_second']:.1f}")
+    else:
+        from genie.errors import UserError
+
+        raise UserError(f"mode={cfg.mode!r}: unknown mode (known: dream)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""train.py and dream.py as a user runs them: artefacts on success, one clear line and exit 2 on user errors."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(script, *args, cwd):
+    return subprocess.run([sys.executable, str(ROOT / script), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_dream_py_rewrites_the_artefacts_of_a_run_with_chosen_actions(trained_run, tmp_path):
+    out = tmp_path / "dream_out"
+    result = run("dream.py", f"run={trained_run}", "actions=[1,2]", "steps=6", f"out_dir={out}", "scale=1",
+                 "eval_clips=16", "tsne_points=16", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (out / "dream.gif").is_file() and (out / "metrics.json").is_file()
+
+
+def test_dream_py_without_a_run_says_so(tmp_path):
+    result = run("dream.py", f"paths.log_dir={tmp_path}/none", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no trained run" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_dream_py_rejects_out_of_range_actions(trained_run, tmp_path):
+    result = run("dream.py", f"run={trained_run}", "actions=[99]", f"out_dir={tmp_path}/o", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "dream.actions" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_train_py_reports_a_bad_reuse_path_in_one_line(tmp_path):
+    result = run("train.py", "debug=tiny", "stage=dynamics", f"run.tokenizer={tmp_path}/missing.ckpt",
+                 f"paths.root_dir={tmp_path}", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "missing.ckpt" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,81 @@
+"""Every stage trains a few steps through the real Hydra config, alone and reusing earlier stages' checkpoints."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from genie.checkpoints import read_world
+from genie.errors import CheckpointMismatch, UserError
+from genie.training.pipeline import train
+from tests.conftest import compose_train
+
+
+def test_tokenizer_stage_alone_writes_its_checkpoint(tmp_path, shared_data):
+    cfg = compose_train(tmp_path, "stage=tokenizer", data_dir=shared_data)
+    assert train(cfg) == {}
+    world = read_world(Path(cfg.paths.output_dir))
+    assert set(world) == {"tokenizer", "data"} and Path(world["tokenizer"]).is_file()
+
+
+def test_lam_stage_alone(tmp_path, shared_data):
+    cfg = compose_train(tmp_path, "stage=lam", data_dir=shared_data)
+    train(cfg)
+    assert "lam" in read_world(Path(cfg.paths.output_dir))
+
+
+def test_dynamics_stage_reuses_an_earlier_run_and_dreams(tmp_path, trained_run, shared_data):
+    cfg = compose_train(tmp_path, "stage=dynamics", f"run.tokenizer={trained_run}", f"run.lam={trained_run}",
+                        data_dir=shared_data)
+    metrics = train(cfg)
+    run = Path(cfg.paths.output_dir)
+    assert read_world(run)["tokenizer"] == read_world(trained_run)["tokenizer"]
+    assert (run / "tokens" / "manifest.json").is_file()
+    assert "dynamics/psnr_next" in metrics
+
+
+def test_dynamics_without_a_tokenizer_says_what_is_missing(tmp_path, shared_data):
+    cfg = compose_train(tmp_path, "stage=dynamics", data_dir=shared_data)
+    with pytest.raises(UserError, match="needs a tokenizer"):
+        train(cfg)
+
+
+def test_mismatched_lam_window_is_a_clear_error(tmp_path, trained_run, shared_data):
+    cfg = compose_train(tmp_path, "stage=dynamics", "window=3", f"run.tokenizer={trained_run}",
+                        f"run.lam={trained_run}", data_dir=shared_data)
+    with pytest.raises(CheckpointMismatch, match="lam .*final.ckpt: window=4, config window=3"):
+        train(cfg)
+
+
+def test_checkpoint_of_the_wrong_stage_is_refused(tmp_path, trained_run, shared_data):
+    lam_ckpt = read_world(trained_run)["lam"]
+    cfg = compose_train(tmp_path, "stage=dynamics", f"run.tokenizer={lam_ckpt}", f"run.lam={trained_run}",
+                        data_dir=shared_data)
+    with pytest.raises(CheckpointMismatch, match="not a tokenizer checkpoint"):
+        train(cfg)
+
+
+def test_resume_continues_a_stage_from_its_last_checkpoint(tmp_path, trained_run, shared_data):
+    last = trained_run / "checkpoints" / "dynamics" / "last.ckpt"
+    assert last.is_file()
+    cfg = compose_train(tmp_path, f"ckpt_path={last}", "budget.dynamics.max_steps=9", data_dir=shared_data)
+    train(cfg)
+    run = Path(cfg.paths.output_dir)
+    world = read_world(run)
+    assert world["tokenizer"] == read_world(trained_run)["tokenizer"]  # earlier stages reused, not retrained
+    assert not (run / "checkpoints" / "tokenizer").exists()
+    import torch
+
+    resumed = torch.load(world["dynamics"], map_location="cpu", weights_only=True)
+    assert resumed["global_step"] == 9
+
+
+def test_pipeline_writes_every_artefact(trained_run):
+    dream = trained_run / "dream"
+    for name in ("dream.gif", "reconstruction.gif", "latent_actions_tsne.png", "metrics.json"):
+        assert (dream / name).stat().st_size > 0, name
+    metrics = json.loads((dream / "metrics.json").read_text())
+    for key in ("tokenizer/psnr", "tokenizer/ssim", "tokenizer/codebook_usage", "lam/codes_used", "lam/perplexity",
+                "lam/action_nmi", "dynamics/psnr_next", "dynamics/psnr_copy_baseline", "dynamics/token_accuracy"):
+        assert key in metrics, key
+    assert 0 < metrics["tokenizer/codebook_usage"] <= 1
