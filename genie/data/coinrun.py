@@ -1,0 +1,125 @@
+"""Procgen CoinRun episodes for the episode store, with true actions and the level seed of every episode.
+
+Levels are split by seed range (never by frame): train levels start at 0, val at 100 000, test at 200 000, so val/test
+metrics measure generalisation to unseen levels. A random agent's CoinRun episode is long (median ~570 steps), so each
+episode is cut into segments of at most ``max_episode_len`` frames; every segment keeps its level seed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from genie.data.store import EpisodeStore
+
+log = logging.getLogger(__name__)
+
+# procgen's 15 buttons combos (procgen/env.py get_combos); CoinRun ignores DOWN and the letter keys.
+ACTION_MEANINGS = [
+    "LEFT+DOWN", "LEFT", "LEFT+UP", "DOWN", "NOOP", "UP", "RIGHT+DOWN", "RIGHT", "RIGHT+UP",
+    "D", "A", "W", "S", "Q", "E",
+]
+LEVEL_OFFSETS = {"train": 0, "val": 100_000, "test": 200_000}
+
+
+class CoinRunUnavailable(RuntimeError):
+    pass
+
+
+def make_env(num_envs: int, start_level: int, num_levels: int, distribution_mode: str, seed: int):
+    try:
+        from procgen import ProcgenGym3Env
+    except ImportError as e:  # pragma: no cover - platform dependent
+        raise CoinRunUnavailable(
+            "procgen (package procgen-mirror) is not installed: CoinRun needs CPython 3.11/3.12 on Linux x86-64. "
+            "Use data=synthetic (or another data source) on this platform."
+        ) from e
+    return ProcgenGym3Env(
+        num=num_envs, env_name="coinrun", start_level=start_level, num_levels=num_levels,
+        distribution_mode=distribution_mode, rand_seed=seed,
+    )
+
+
+class RandomPolicy:
+    """Uniform over the 15 buttons; with ``sticky`` > 0 the previous action is repeated with that probability."""
+
+    def __init__(self, num_envs: int, rng: np.random.Generator, sticky: float = 0.0):
+        self.rng, self.sticky = rng, sticky
+        self.previous = rng.integers(0, len(ACTION_MEANINGS), size=num_envs)
+
+    def __call__(self) -> np.ndarray:
+        fresh = self.rng.integers(0, len(ACTION_MEANINGS), size=len(self.previous))
+        keep = self.rng.random(len(self.previous)) < self.sticky
+        self.previous = np.where(keep, self.previous, fresh)
+        return self.previous.copy()
+
+
+def generate_coinrun(
+    root: str,
+    frame_size: int,
+    frames_per_split: dict[str, int],
+    levels_per_split: dict[str, int],
+    max_episode_len: int = 250,
+    min_episode_len: int = 8,
+    num_envs: int = 32,
+    distribution_mode: str = "easy",
+    sticky: float = 0.0,
+    seed: int = 0,
+) -> EpisodeStore:
+    """Fill ``root`` until each split holds its frame budget. Re-running after an interruption continues."""
+    if frame_size != 64:
+        raise ValueError(f"data.frame_size: CoinRun renders 64x64 frames, got frame_size={frame_size}")
+    store = EpisodeStore.create(
+        root, source="coinrun", frame_size=64, fps=15, num_actions=len(ACTION_MEANINGS),
+        action_meanings=ACTION_MEANINGS,
+        extra={"levels_per_split": levels_per_split, "level_offsets": LEVEL_OFFSETS, "sticky": sticky},
+    )
+    for split_index, (split, budget) in enumerate(frames_per_split.items()):
+        have = sum(e.length for e in store.episodes(split))
+        if have >= budget:
+            continue
+        run_seed = seed * 7919 + split_index * 131 + len(store.episodes(split))  # fresh streams on resume
+        env = make_env(num_envs, LEVEL_OFFSETS[split], levels_per_split[split], distribution_mode, run_seed)
+        policy = RandomPolicy(num_envs, np.random.default_rng(run_seed), sticky)
+        frames: list[list[np.ndarray]] = [[] for _ in range(num_envs)]
+        actions: list[list[int]] = [[] for _ in range(num_envs)]
+        _, obs, _ = env.observe()
+        levels = [info["level_seed"] for info in env.get_info()]
+        for i in range(num_envs):
+            frames[i].append(obs["rgb"][i].copy())
+        skipped = 0
+        with tqdm(total=budget, initial=have, desc=f"CoinRun {split}", unit="frame") as bar:
+            while have < budget:
+                act = policy()
+                env.act(act)
+                _, obs, first = env.observe()
+                infos = env.get_info()
+                for i in range(num_envs):
+                    ends_episode = bool(first[i])
+                    if not ends_episode:
+                        actions[i].append(int(act[i]))
+                        frames[i].append(obs["rgb"][i].copy())
+                    if ends_episode or len(frames[i]) >= max_episode_len:
+                        if len(frames[i]) >= min_episode_len:
+                            name = f"{split}_{len(store.episodes(split)):06d}"
+                            store.add_episode(
+                                name, np.stack(frames[i]), np.array(actions[i]), split=split,
+                                meta={"level_seed": int(levels[i])},
+                            )
+                            have += len(frames[i])
+                            bar.update(len(frames[i]))
+                        else:
+                            skipped += 1
+                        # a segment cut at max length continues from its last frame; a new episode from its first
+                        frames[i] = [frames[i][-1]] if not ends_episode else [obs["rgb"][i].copy()]
+                        actions[i] = []
+                        levels[i] = infos[i]["level_seed"]
+                    if have >= budget:
+                        break
+        del env
+        if skipped:
+            log.info("CoinRun %s: skipped %d episodes shorter than %d frames", split, skipped, min_episode_len)
+    store.mark_complete()
+    return store

@@ -1,0 +1,40 @@
+"""Build (or reuse) the episode store a data config describes. Generation is cached: a complete store is reused,
+an interrupted one is continued."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from genie.data.store import EpisodeStore, StoreError
+
+log = logging.getLogger(__name__)
+
+
+def prepare_store(data: dict[str, Any]) -> EpisodeStore:
+    """``data`` is the ``data`` config group as a plain dict; returns the ready store."""
+    source, root = data["source"], Path(data["path"]).expanduser()
+    if (root / "manifest.json").is_file():
+        store = EpisodeStore(root)
+        if store.complete:
+            if store.frame_size != data["frame_size"]:
+                raise StoreError(f"{root}: store holds {store.frame_size}px frames, data.frame_size={data['frame_size']}")
+            log.info("reusing %s store at %s (%d episodes)", store.source, root, len(store))
+            return store
+        log.info("continuing the interrupted %s store at %s", source, root)
+    if source == "synthetic":
+        from genie.data.synthetic import generate_synthetic
+
+        return generate_synthetic(str(root), data["frame_size"], data["episodes"], data["episode_len"], data["seed"])
+    if source == "coinrun":
+        from genie.data.coinrun import generate_coinrun
+
+        return generate_coinrun(
+            str(root), data["frame_size"], data["frames"], data["levels"], data["max_episode_len"],
+            num_envs=data["num_envs"], distribution_mode=data["distribution_mode"], sticky=data["sticky"],
+            seed=data["seed"],
+        )
+    if source == "store":
+        raise StoreError(f"{root}: no complete episode store at data.path")
+    raise StoreError(f"data.source: unknown source {source!r} (known: coinrun, synthetic, store)")
