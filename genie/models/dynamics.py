@@ -6,7 +6,6 @@ from typing import Any
 
 import lightning as L
 import torch
-import torch.nn.functional as F
 
 from genie.models.optim import adamw_with_warmup
 from genie.nn.cnn_forecaster import CNNForecaster, CNNForecasterConfig
@@ -32,24 +31,22 @@ class DynamicsModule(L.LightningModule):
         return self.net.cfg.window
 
     def compute_loss(self, batch: dict[str, torch.Tensor]):
-        tokens_BThw = batch["tokens"]
-        history, target = tokens_BThw[:, :-1], tokens_BThw[:, -1]
-        action_B = batch["latent_actions"][:, -1]  # a_t: the transition history[-1] -> target
-        logits_BKhw = self.net(history, action_B)
-        loss = F.cross_entropy(logits_BKhw.float(), target)
-        accuracy = (logits_BKhw.argmax(1) == target).float().mean()
-        return loss, {"token_accuracy": accuracy}
+        """Every dynamics net implements ``compute_loss(tokens [B, T, h, w], actions [B, T-1])`` and
+        ``predict_next(history [B, window, h, w], action [B], temperature, generator) -> tokens [B, h, w]``."""
+        return self.net.compute_loss(batch["tokens"], batch["latent_actions"])
 
     def training_step(self, batch, batch_idx):
         loss, logs = self.compute_loss(batch)
         self.log("train/loss", loss, prog_bar=True)
-        self.log("train/token_accuracy", logs["token_accuracy"])
+        for key, value in logs.items():
+            self.log(f"train/{key}", value)
         return loss
 
     def validation_step(self, batch, batch_idx):
         loss, logs = self.compute_loss(batch)
         self.log("val/loss", loss, sync_dist=True)
-        self.log("val/token_accuracy", logs["token_accuracy"], sync_dist=True)
+        for key, value in logs.items():
+            self.log(f"val/{key}", value, sync_dist=True)
 
     def configure_optimizers(self):
         return adamw_with_warmup(self, self.hparams.lr, self.hparams.weight_decay, self.hparams.warmup_steps)

@@ -52,6 +52,14 @@ class CNNForecaster(nn.Module):
         copy_BKhw = F.one_hot(tokens_BThw[:, -1], self.cfg.num_codes).permute(0, 3, 1, 2)
         return logits_BKhw + self.copy_bias * copy_BKhw.to(logits_BKhw.dtype)
 
+    def compute_loss(self, tokens_BThw: torch.Tensor, actions_BT: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        """Teacher-forced next-frame loss on a clip: tokens int [B, window + 1, h, w], actions int [B, window]
+        (``actions[:, t]`` moves frame t to t+1). The CNN predicts only the last frame, from the action before it."""
+        history, target = tokens_BThw[:, :-1], tokens_BThw[:, -1]
+        logits_BKhw = self(history, actions_BT[:, -1])
+        loss = F.cross_entropy(logits_BKhw.float(), target)
+        return loss, {"token_accuracy": (logits_BKhw.argmax(1) == target).float().mean()}
+
     @torch.no_grad()
     def predict_next(
         self, tokens_BThw: torch.Tensor, actions_B: torch.Tensor, temperature: float = 0.0,
