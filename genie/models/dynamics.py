@@ -9,12 +9,15 @@ import torch
 
 from genie.models.optim import adamw_with_warmup
 from genie.nn.cnn_forecaster import CNNForecaster, CNNForecasterConfig
+from genie.nn.maskgit import MaskGITConfig, MaskGITDynamics
 
 
 def build_dynamics_net(kind: str, net: dict[str, Any]) -> torch.nn.Module:
     if kind == "cnn":
         return CNNForecaster(CNNForecasterConfig(**net))
-    raise ValueError(f"model.dynamics.kind: unknown dynamics model {kind!r} (known: cnn)")
+    if kind == "maskgit":
+        return MaskGITDynamics(MaskGITConfig(**net))
+    raise ValueError(f"model.dynamics.kind: unknown dynamics model {kind!r} (known: cnn, maskgit)")
 
 
 class DynamicsModule(L.LightningModule):
