@@ -5,12 +5,15 @@ from pathlib import Path
 
 import pytest
 import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.utils import instantiate
 
 from genie.checkpoints import read_world
 from genie.models.dynamics import build_dynamics_net
 from genie.nn.maskgit import MaskGITConfig, MaskGITDynamics
 from genie.training.pipeline import train
-from tests.conftest import compose_train
+from tests.conftest import CONFIGS, compose_train
 
 K, A, W, GRID = 32, 4, 4, 8  # the debug=tiny world: 32 codes, 4 latent actions, window 4, 8x8 tokens
 TINY_NET = {"num_codes": K, "num_actions": A, "window": W, "d_model": 32, "layers": 2, "heads": 2, "max_grid": GRID,
@@ -146,3 +149,13 @@ def test_maskgit_dynamics_stage_trains_through_hydra_and_dreams(tmp_path, traine
         assert (run / "dream" / name).stat().st_size > 0, name
     assert "dynamics/psnr_next" in json.loads((run / "dream" / "metrics.json").read_text())
     assert "dynamics/psnr_next" in metrics
+
+
+def test_gpu_preset_builds_a_one_token_per_position_maskgit():
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=CONFIGS, version_base="1.3"):
+        cfg = compose("train", overrides=["experiment=coinrun_maskgit_gpu", "stage=dynamics"])
+    GlobalHydra.instance().clear()
+    module = instantiate(cfg.model.dynamics, _convert_="all")
+    assert isinstance(module.net, MaskGITDynamics) and module.net.cfg.patch == 1
+    assert cfg.trainer.accelerator == "gpu"
