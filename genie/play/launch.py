@@ -1,0 +1,55 @@
+"""``play(run_dir, settings)``: load the world model of a run and let a person play it, in a browser or a terminal."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from genie.data.store import EpisodeStore
+from genie.errors import UserError
+from genie.play.settings import PlaySettings
+from genie.runs import open_store_of_run
+from genie.world import WorldModel
+
+log = logging.getLogger(__name__)
+
+
+def open_store(run_dir: Path, world: WorldModel, split: str) -> EpisodeStore | None:
+    """The run's episode store if it is still there (for held-out start frames); without it play starts from a
+    blank frame or an upload."""
+    try:
+        store = open_store_of_run(run_dir)
+    except UserError as e:
+        print(f"play: no held-out episodes to start from ({e}); upload an image to start")
+        return None
+    if store.frame_size != world.frame_size:
+        raise UserError(f"{store.root}: frames are {store.frame_size}px, the world model of {run_dir} makes "
+                        f"{world.frame_size}px")
+    if not store.episodes(split):
+        print(f"play: {store.root} has no '{split}' episodes (split={split}); upload an image to start")
+    return store
+
+
+def play(run_dir: Path, settings: dict[str, Any]) -> None:
+    """``settings``: the resolved dream config as a plain dict (its ``play`` section and top-level ``split``,
+    ``temperature``, ``seed``, ``device``)."""
+    cfg = PlaySettings.from_config(settings)
+    torch.set_num_threads(cfg.threads)
+    world = WorldModel.load(run_dir, cfg.device)
+    keymap = cfg.keymap(world.num_actions)
+    store = open_store(run_dir, world, cfg.split)
+    print(f"play: {run_dir} ({world.num_actions} latent actions, {world.frame_size}px frames)")
+    if cfg.ui == "terminal":
+        from genie.play.terminal import run_terminal
+
+        run_terminal(world, store, cfg, keymap)
+        return
+    from genie.play.server import PlayServer, serve
+
+    if not cfg.is_loopback:
+        print(f"play: WARNING listening on {cfg.host}: anyone who can reach this machine can use the server")
+    serve(PlayServer(world, store, cfg, keymap, run_name=Path(run_dir).name).app(), cfg.host, cfg.port,
+          cfg.open_browser)

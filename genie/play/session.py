@@ -1,0 +1,105 @@
+"""PlaySession: one player's world. It owns its token history, so two tabs (or a tab and a test) never share state.
+
+All methods that touch the model (``reset``, ``step``, ``previews``) are meant to run on one thread at a time; the
+server runs them on its single model thread. ``hold`` only swaps an attribute and is safe from any thread.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from genie.errors import UserError
+from genie.nn.pixels import to_uint8
+from genie.play.rate import Rate
+from genie.world import WorldModel
+
+START = -1  # the "action" recorded beside a start frame
+
+
+@dataclass
+class Step:
+    frame: np.ndarray  # uint8 [H, W, 3], the dreamed frame
+    action: int  # the latent action that produced it
+    index: int  # steps since the session began (across resets)
+
+
+class PlaySession:
+    """A world state that advances one frame per ``step`` under the held latent action (or the default one)."""
+
+    def __init__(self, world: WorldModel, default_action: int = 0, temperature: float = 0.0, seed: int = 0,
+                 record_frames: int = 1800, history_length: int = 64):
+        self.world = world
+        self.default_action = self.check_action(default_action)
+        self.held_action: int | None = None
+        self.temperature = temperature
+        self.generator = torch.Generator(device=world.device).manual_seed(seed) if temperature > 0 else None
+        self.tokens_Thw: torch.Tensor | None = None  # int64 [<= window, h, w], the newest frame last
+        self.frame: np.ndarray | None = None  # uint8 [H, W, 3], what the player sees now
+        self.steps = 0
+        self.actions: deque[int] = deque(maxlen=history_length)  # the latest actions taken, oldest first
+        self.recording: deque[tuple[np.ndarray, int]] = deque(maxlen=record_frames)  # (frame, action or START)
+        self.model_rate = Rate()  # model steps per second: dynamics + decoding of one frame, batch 1
+
+    # ------------------------------------------------------------------ actions
+    @property
+    def num_actions(self) -> int:
+        return self.world.num_actions
+
+    def check_action(self, action: object) -> int:
+        """``action`` as an int in [0, num_actions), or a UserError naming the allowed range."""
+        if isinstance(action, bool) or not isinstance(action, int) or not 0 <= action < self.world.num_actions:
+            raise UserError(f"action {action!r}: unknown latent action (this world has 0..{self.world.num_actions - 1})")
+        return action
+
+    def hold(self, action: int | None) -> None:
+        """Act with ``action`` from the next step on; ``None`` releases it (the default action is taken)."""
+        self.held_action = None if action is None else self.check_action(action)
+
+    # ------------------------------------------------------------------ world
+    @torch.no_grad()
+    def reset(self, context_THWC: np.ndarray) -> np.ndarray:
+        """Start from real frames: uint8 [T, H, W, 3], T >= 1, the newest last (at most ``window`` are used).
+        Returns the start frame as the model sees it (the tokenizer's reconstruction), uint8 [H, W, 3]."""
+        H = self.world.frame_size
+        if context_THWC.ndim != 4 or context_THWC.shape[1:] != (H, H, 3) or context_THWC.dtype != np.uint8:
+            raise UserError(f"start frames must be uint8 [T, {H}, {H}, 3], got {context_THWC.dtype} "
+                            f"{list(context_THWC.shape)}")
+        frames = torch.from_numpy(np.ascontiguousarray(context_THWC[-self.world.window :]))
+        self.tokens_Thw = self.world.encode(frames[None])[0]
+        self.frame = to_uint8(self.world.decode(self.tokens_Thw[None, -1:]))[0, 0].cpu().numpy()
+        self.recording.append((self.frame, START))
+        return self.frame
+
+    @torch.no_grad()
+    def step(self) -> Step:
+        """Dream the next frame under the held action (or the default one) and make it the current frame."""
+        if self.tokens_Thw is None:
+            raise UserError("the session has no start frame yet: reset it first")
+        action = self.default_action if self.held_action is None else self.held_action
+        start = time.perf_counter()
+        next_hw = self.world.step(self.tokens_Thw[None], torch.tensor([action]), self.temperature, self.generator)[0]
+        self.frame = to_uint8(self.world.decode(next_hw[None, None]))[0, 0].cpu().numpy()
+        self.model_rate.observe(time.perf_counter() - start)
+        self.tokens_Thw = torch.cat([self.tokens_Thw, next_hw[None]])[-self.world.window :]
+        self.steps += 1
+        self.actions.append(action)
+        self.recording.append((self.frame, action))
+        return Step(self.frame, action, self.steps)
+
+    @torch.no_grad()
+    def previews(self, steps: int) -> np.ndarray:
+        """What each latent action does from here: uint8 [K, steps + 1, H, W, 3]; row k starts at the current frame
+        and holds action k for ``steps`` frames. The session's own state is left as it was."""
+        if self.tokens_Thw is None:
+            raise UserError("the session has no start frame yet: reset it first")
+        K = self.num_actions
+        context_KThw = self.tokens_Thw[None].expand(K, -1, -1, -1)
+        actions_KS = torch.arange(K)[:, None].expand(K, steps)
+        tokens = self.world.rollout(context_KThw, actions_KS, self.temperature, seed=self.steps)
+        frames = self.world.decode(tokens[:, -(steps + 1) :])
+        return to_uint8(frames).cpu().numpy()

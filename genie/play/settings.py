@@ -1,0 +1,92 @@
+"""The ``play:`` section of ``configs/dream.yaml``, checked once, and the key map from keys to latent actions."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, fields
+from typing import Any
+
+from genie.errors import UserError
+
+# Keys the page and the terminal can map to latent actions, named as the browser's KeyboardEvent.code names them.
+MAPPABLE_KEYS = ("ArrowRight", "ArrowLeft", "ArrowUp", "ArrowDown", "Space")
+UIS = ("web", "terminal")
+TOP_LEVEL = ("split", "temperature", "seed", "device")  # read from the dream config's top level, not from play:
+
+
+@dataclass
+class PlaySettings:
+    host: str = "127.0.0.1"
+    port: int = 8765  # 0 picks a free port
+    fps: float = 30.0  # target steps (frames) per second of each session
+    default_action: int = 0  # the latent action taken while no key is held
+    keys: dict[str, int] | None = None  # e.g. {ArrowLeft: 3}; None: the non-default actions in order
+    ui: str = "web"
+    max_upload_mb: float = 16.0
+    open_browser: bool = False
+    record_frames: int = 1800  # the recording keeps the last this many frames (a minute at 30 frames/s)
+    preview_steps: int = 8  # frames in each action's preview
+    scale: int = 6  # pixelated upscaling of the page's view and of downloaded recordings
+    threads: int = 1  # torch CPU threads for the model
+    max_sessions: int = 8  # tabs served at once
+    # From the top level of the dream config:
+    split: str = "test"
+    temperature: float = 0.0
+    seed: int = 0
+    device: str = "cpu"
+
+    @classmethod
+    def from_config(cls, settings: dict[str, Any]) -> "PlaySettings":
+        """``settings``: the resolved dream config (a plain dict) with its ``play`` section."""
+        section = dict(settings.get("play") or {})
+        known = {f.name for f in fields(cls)} - set(TOP_LEVEL)
+        unknown = sorted(set(section) - known)
+        if unknown:
+            raise UserError(f"play.{unknown[0]}: unknown setting (known: {', '.join(sorted(known))})")
+        top = {k: settings[k] for k in TOP_LEVEL if k in settings}
+        play = cls(**section, **top)
+        play.check()
+        return play
+
+    def check(self) -> None:
+        if self.ui not in UIS:
+            raise UserError(f"play.ui={self.ui!r}: expected one of {', '.join(UIS)}")
+        if not 0 <= int(self.port) <= 65535:
+            raise UserError(f"play.port={self.port}: expected 0..65535 (0 picks a free port)")
+        for key in ("fps", "max_upload_mb", "record_frames", "preview_steps", "scale", "threads", "max_sessions"):
+            if not getattr(self, key) > 0:
+                raise UserError(f"play.{key}={getattr(self, key)}: must be positive")
+        if self.keys is not None and not isinstance(self.keys, dict):
+            raise UserError(f"play.keys={self.keys!r}: expected a mapping like {{ArrowLeft: 1, Space: 2}}")
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def is_loopback(self) -> bool:
+        """Whether ``host`` is only reachable from this machine."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    def check_action(self, action: int, num_actions: int, key: str = "play.default_action") -> int:
+        if isinstance(action, bool) or not isinstance(action, int) or not 0 <= action < num_actions:
+            raise UserError(f"{key}={action!r}: this world's latent actions are 0..{num_actions - 1}")
+        return action
+
+    def keymap(self, num_actions: int) -> dict[str, int]:
+        """Key name -> latent action. By default the arrows and space take the non-default actions in order."""
+        self.check_action(self.default_action, num_actions)
+        if self.keys is None:
+            others = [a for a in range(num_actions) if a != self.default_action]
+            return dict(zip(MAPPABLE_KEYS, others))
+        keymap = {}
+        for key, action in self.keys.items():
+            if key not in MAPPABLE_KEYS:
+                raise UserError(f"play.keys.{key}: unknown key (mappable: {', '.join(MAPPABLE_KEYS)})")
+            keymap[key] = self.check_action(action, num_actions, f"play.keys.{key}")
+        return keymap
