@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import os
+import re
 import secrets
 import sys
 from pathlib import Path
@@ -34,6 +36,18 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("cpu_precision", cpu_precision, use_cache=True)
     if not OmegaConf.has_resolver("basename"):
         OmegaConf.register_new_resolver("basename", lambda path: Path(str(path)).name)
+    if not OmegaConf.has_resolver("path_key"):
+        OmegaConf.register_new_resolver("path_key", path_key)
+
+
+def path_key(path: str | None) -> str:
+    """A short file-name-safe key for a folder: its name and a hash of its absolute path, e.g. ``clips-3f9a1c0b``
+    (a cache named after it changes when the folder does)."""
+    if path is None:
+        return "none"
+    resolved = Path(str(path)).expanduser().resolve()
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", resolved.name)[:40] or "root"
+    return f"{name}-{hashlib.sha1(str(resolved).encode()).hexdigest()[:8]}"
 
 
 def user_errors_exit(main):

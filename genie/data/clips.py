@@ -73,7 +73,7 @@ class PixelClips(_LazyStore):
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         episode, start = self.index[i]
         name = self.names[episode]
-        frames = np.array(self.store.frames(name)[start : start + self.clip_len])  # copy out of the map
+        frames = self.store.read_frames(name, start, start + self.clip_len)  # a read, not a map: bounded memory
         actions = self.store.actions(name)
         if actions is None:
             actions_T = np.full(self.clip_len - 1, NO_ACTION, np.int64)

@@ -1,5 +1,6 @@
 """Build (or reuse) the episode store a data config describes. Generation is cached: a complete store is reused,
-an interrupted one is continued."""
+an interrupted one is continued. A video folder is re-scanned every time: new or changed files are imported, the rest
+reused (``data.path`` is the folder there, ``data.store`` the store)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,13 @@ log = logging.getLogger(__name__)
 
 def prepare_store(data: dict[str, Any]) -> EpisodeStore:
     """``data`` is the ``data`` config group as a plain dict; returns the ready store."""
+    if data["source"] == "video_folder":
+        from genie.data.video_import import import_video_folder
+
+        return import_video_folder(
+            data["path"], data["store"], data["frame_size"], data["fit"], data["fps"], data["split"],
+            data["on_bad_file"], data["min_frames"], data["max_episode_len"],
+        )[0]
     source, root = data["source"], Path(data["path"]).expanduser()
     if (root / "manifest.json").is_file():
         store = EpisodeStore(root)
@@ -35,6 +43,13 @@ def prepare_store(data: dict[str, Any]) -> EpisodeStore:
             num_envs=data["num_envs"], distribution_mode=data["distribution_mode"], sticky=data["sticky"],
             seed=data["seed"],
         )
+    if source == "atari":
+        from genie.data.atari import generate_atari
+
+        return generate_atari(
+            str(root), data["game"], data["frame_size"], data["frames"], data["fit"], data["frameskip"],
+            data["repeat_action_probability"], data["sticky"], data["max_episode_len"], seed=data["seed"],
+        )
     if source == "store":
         raise StoreError(f"{root}: no complete episode store at data.path")
-    raise StoreError(f"data.source: unknown source {source!r} (known: coinrun, synthetic, store)")
+    raise StoreError(f"data.source: unknown source {source!r} (known: coinrun, atari, video_folder, synthetic, store)")

@@ -160,6 +160,21 @@ class EpisodeStore:
         self._write_manifest()
         return info
 
+    def remove_episode(self, name: str) -> None:
+        """Drop an episode: first from the manifest (atomically), then its files."""
+        del self._episodes[name]
+        self._maps.pop(name, None)
+        self._maps.pop(f"{name}/actions", None)
+        self._write_manifest()
+        for kind in ("frames", "actions"):
+            (self.root / "episodes" / f"{name}.{kind}.npy").unlink(missing_ok=True)
+
+    def mark_incomplete(self) -> None:
+        """Record that the store is being changed (an update of an import); ``mark_complete`` ends it."""
+        if self.complete:
+            self.manifest["complete"] = False
+            self._write_manifest()
+
     def mark_complete(self, **extra: Any) -> None:
         """Record that a generation/import finished; a cached store is reused only when complete."""
         self.manifest["complete"] = True
@@ -208,6 +223,18 @@ class EpisodeStore:
             raise StoreError(f"{path}: manifest says {info.length} frames, file holds {len(array)}")
         self._maps[name] = array
         return array
+
+    def read_frames(self, name: str, start: int, stop: int) -> np.ndarray:
+        """Frames ``start:stop`` as a fresh uint8 [stop - start, H, W, 3] array, read with one positioned file read
+        instead of through the memory map: the process's resident memory stays at the size of what it holds, however
+        much of a store larger than RAM it reads (touched pages of a map would count as resident until evicted)."""
+        mapped = self.frames(name)  # validated header; no page of the map is touched
+        start, stop = max(0, start), min(stop, len(mapped))
+        frame_shape = mapped.shape[1:]
+        frame_bytes = int(np.prod(frame_shape))
+        path = self.root / "episodes" / f"{name}.frames.npy"
+        flat = np.fromfile(path, np.uint8, count=(stop - start) * frame_bytes, offset=mapped.offset + start * frame_bytes)
+        return flat.reshape(-1, *frame_shape)
 
     def actions(self, name: str) -> np.ndarray | None:
         """int16 [T-1] or None when the source has no action labels."""

@@ -1,0 +1,237 @@
+"""Import a folder of videos into an episode store: every video file becomes an episode of uint8 [T, S, S, 3] frames.
+
+- **Incremental and resumable.** Every episode records its file's relative path, size and mtime. A re-run imports only
+  new or changed files, drops the episodes of files that were removed or changed, and reuses everything else, so an
+  interrupted import continues where it stopped and training can point straight at a folder that grows.
+- **Atomic per file.** A file's frames are staged in a temporary file until the whole file has decoded and passed the
+  checks of ``VideoReader``; only then are its episodes written (each atomically). A damaged file never leaves a part.
+- **Split by file**, never by frame: files are ordered by a hash of their relative path and dealt out to train/val/test
+  in the configured proportions (at least one file per split with a non-zero share, when there are enough files).
+- **Long videos** are cut into episodes of at most ``max_episode_len`` frames (same split; consecutive episodes share
+  their boundary frame, so no transition is lost).
+- **Bad files**: ``on_bad_file="error"`` stops at the first one with a ``VideoError`` naming it; ``"skip"`` logs it,
+  counts it and records why in the manifest (``extra.skipped``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from genie.data.store import SPLITS, EpisodeStore
+from genie.data.video import VIDEO_EXTENSIONS, VideoError, VideoReader, is_video_file
+from genie.errors import UserError
+
+log = logging.getLogger(__name__)
+
+ON_BAD_FILE = ("error", "skip")
+DEFAULT_SPLIT = {"train": 0.9, "val": 0.05, "test": 0.05}
+
+
+@dataclass
+class SourceFile:
+    path: Path
+    rel: str  # relative to the folder, with "/" separators: the file's identity in the store
+    size: int
+    mtime_ns: int
+    split: str = ""  # dealt out once the usable files are known
+
+    def matches(self, meta: dict) -> bool:
+        return (meta.get("size"), meta.get("mtime_ns")) == (self.size, self.mtime_ns)
+
+
+@dataclass
+class ImportCounts:
+    files: int = 0
+    imported: int = 0
+    reused: int = 0
+    removed: int = 0
+    skipped: dict[str, dict] = field(default_factory=dict)  # relative path -> {size, mtime_ns, min_frames, reason}
+
+    def __str__(self) -> str:
+        return (f"{self.files} video files: {self.imported} imported, {self.reused} reused, {len(self.skipped)} "
+                f"skipped; {self.removed} gone from the folder")
+
+
+def find_videos(folder: Path) -> list[Path]:
+    """Every video file under ``folder`` (recursively, any case of extension), in a stable order."""
+    return sorted((p for p in folder.rglob("*") if is_video_file(p)), key=lambda p: p.as_posix())
+
+
+def file_hash(rel: str) -> str:
+    return hashlib.sha1(rel.encode("utf-8")).hexdigest()
+
+
+def assign_splits(rels: list[str], fractions: dict[str, float]) -> dict[str, str]:
+    """Deal files out to splits: ordered by the hash of their relative path, in proportion to ``fractions``
+    (largest remainder); every split with a non-zero share gets at least one file when there are enough files."""
+    unknown = set(fractions) - set(SPLITS)
+    if unknown or any(f < 0 for f in fractions.values()) or fractions.get("train", 0) <= 0:
+        raise UserError(f"data.split={fractions}: expected non-negative shares of {', '.join(SPLITS)} with train > 0")
+    total = sum(fractions.values())
+    wanted = {s: len(rels) * fractions.get(s, 0) / total for s in SPLITS}
+    counts = {s: math.floor(w) for s, w in wanted.items()}
+    for s in sorted(SPLITS, key=lambda s: counts[s] - wanted[s])[: len(rels) - sum(counts.values())]:
+        counts[s] += 1
+    for s in SPLITS:
+        if wanted[s] > 0 and counts[s] == 0 and counts["train"] > 1:
+            counts[s], counts["train"] = 1, counts["train"] - 1
+    ordered = sorted(rels, key=file_hash)
+    splits, start = {}, 0
+    for s in ("val", "test", "train"):
+        splits.update({rel: s for rel in ordered[start : start + counts[s]]})
+        start += counts[s]
+    return splits
+
+
+def segment_bounds(length: int, max_len: int) -> list[tuple[int, int]]:
+    """``[start, stop)`` of near-equal segments of at most ``max_len`` frames; neighbours share one frame."""
+    transitions = length - 1
+    pieces = max(1, math.ceil(transitions / (max_len - 1)))
+    cuts = [round(i * transitions / pieces) for i in range(pieces + 1)]
+    return [(cuts[i], cuts[i + 1] + 1) for i in range(pieces)]
+
+
+def import_video_folder(
+    folder: str | Path | None,
+    root: str | Path,
+    frame_size: int,
+    fit: str = "crop",
+    fps: float | None = None,
+    split: dict[str, float] | None = None,
+    on_bad_file: str = "error",
+    min_frames: int = 8,
+    max_episode_len: int = 1000,
+) -> tuple[EpisodeStore, ImportCounts]:
+    """Bring the store at ``root`` up to date with the videos under ``folder``; returns it and what this run did.
+    Writes nothing when the store is already up to date."""
+    if folder is None:
+        raise UserError("data.path: set it to a folder of videos, e.g. data=video_folder data.path=~/videos")
+    folder = Path(folder).expanduser().resolve()
+    if not folder.is_dir():
+        raise UserError(f"data.path={folder}: no such folder")
+    if on_bad_file not in ON_BAD_FILE:
+        raise UserError(f"data.on_bad_file={on_bad_file!r}: expected one of {', '.join(ON_BAD_FILE)}")
+    if min_frames < 2 or max_episode_len < min_frames:
+        raise UserError(f"data.min_frames={min_frames}, data.max_episode_len={max_episode_len}: "
+                        "expected 2 <= min_frames <= max_episode_len")
+    fractions = dict(split or DEFAULT_SPLIT)
+    paths = find_videos(folder)
+    if not paths:
+        raise VideoError(f"{folder}: no video files here ({', '.join(VIDEO_EXTENSIONS)}, searched recursively)")
+    found = [SourceFile(p, p.relative_to(folder).as_posix(), p.stat().st_size, p.stat().st_mtime_ns) for p in paths]
+    store = EpisodeStore.create(root, source="video_folder", frame_size=frame_size, fps=fps,
+                                extra={"folder": str(folder), "fit": fit})
+    recorded = store.manifest["extra"].get("skipped", {})
+    counts = ImportCounts(files=len(found), skipped={  # unchanged files that were bad last time stay skipped
+        f.rel: recorded[f.rel] for f in found
+        if f.rel in recorded and f.matches(recorded[f.rel]) and recorded[f.rel].get("min_frames") == min_frames
+    })
+    counts.removed = len({e.meta.get("file") for e in store.episodes()} - {f.rel for f in found})
+    changing = False
+    while True:  # a second pass only when new bad files were found: the splits are dealt over usable files
+        if counts.skipped and on_bad_file == "error":
+            rel, record = next(iter(counts.skipped.items()))
+            raise VideoError(f"{folder / rel}: {record['reason']} (data.on_bad_file=skip skips bad files)")
+        usable = [f for f in found if f.rel not in counts.skipped]
+        splits = assign_splits([f.rel for f in usable], fractions)
+        for f in usable:
+            f.split = splits[f.rel]
+        todo, stale, counts.reused = plan(store, usable)
+        if not (todo or stale):
+            break
+        if not changing:
+            store.mark_incomplete()
+            for tmp in store.root.glob(".import-*.tmp"):  # staging left by an interrupted run
+                tmp.unlink()
+            changing = True
+        for name in stale:
+            store.remove_episode(name)
+        bad_before = len(counts.skipped)
+        for source in tqdm(todo, desc="import videos", unit="file", disable=not todo):
+            try:
+                import_file(store, source, frame_size, fit, fps, min_frames, max_episode_len)
+                counts.imported += 1
+            except VideoError as e:
+                if on_bad_file == "error":
+                    raise VideoError(f"{e} (data.on_bad_file=skip skips bad files)") from None
+                log.warning("skipping %s", e)
+                counts.skipped[source.rel] = {"size": source.size, "mtime_ns": source.mtime_ns,
+                                              "min_frames": min_frames,
+                                              "reason": str(e).removeprefix(f"{source.path}: ")}
+        if len(counts.skipped) == bad_before:
+            break
+    if changing or not store.complete or counts.skipped != recorded:
+        check_splits(store, folder, fractions, counts)
+        store.mark_complete(folder=str(folder), files=counts.files, skipped=counts.skipped)
+    log.info("%s: %s", store.root, counts)
+    return store, counts
+
+
+def plan(store: EpisodeStore, usable: list[SourceFile]) -> tuple[list[SourceFile], list[str], int]:
+    """The files to (re)import, the stale episodes to drop (of files gone, changed, re-split or now bad), and how
+    many files are reused as they are."""
+    by_file: dict[str, list] = {}
+    for info in store.episodes():
+        by_file.setdefault(info.meta.get("file"), []).append(info)
+    todo, stale, reused = [], [], 0
+    for source in usable:
+        episodes = by_file.pop(source.rel, [])
+        complete = bool(episodes) and len(episodes) == episodes[0].meta.get("segments")
+        if complete and all(source.matches(e.meta) and e.split == source.split for e in episodes):
+            reused += 1
+            continue
+        stale += [info.name for info in episodes]
+        todo.append(source)
+    stale += [info.name for episodes in by_file.values() for info in episodes]
+    return todo, stale, reused
+
+
+def import_file(store: EpisodeStore, source: SourceFile, frame_size: int, fit: str, fps: float | None,
+                min_frames: int, max_episode_len: int) -> None:
+    """Decode one file into staging, check it, then write its episodes. Raises ``VideoError`` naming the file."""
+    reader = VideoReader(source.path, frame_size, fit, fps)
+    fd, staging = tempfile.mkstemp(dir=store.root, prefix=".import-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            for frame_HWC in reader:
+                f.write(frame_HWC.tobytes())
+        if reader.kept < min_frames:
+            after = f" after subsampling to {fps} fps" if fps and reader.kept < reader.decoded else ""
+            raise reader.fail(f"{reader.kept} frame{'s' * (reader.kept != 1)}{after}; an episode needs at least "
+                              f"{min_frames} (data.min_frames)")
+        frames_THWC = np.memmap(staging, np.uint8, "r", shape=(reader.kept, frame_size, frame_size, 3))
+        bounds = segment_bounds(reader.kept, max_episode_len)
+        effective_fps = min(fps, reader.source_fps) if fps and reader.source_fps else (fps or reader.source_fps)
+        for k, (start, stop) in enumerate(bounds):
+            meta = {"file": source.rel, "size": source.size, "mtime_ns": source.mtime_ns, "segment": k,
+                    "segments": len(bounds), "first_frame": start, "fps": effective_fps,
+                    "source_size": [reader.width, reader.height]}
+            store.add_episode(f"{file_hash(source.rel)[:16]}_{k:03d}", frames_THWC[start:stop], split=source.split,
+                              meta=meta)
+        del frames_THWC
+    finally:
+        Path(staging).unlink(missing_ok=True)
+
+
+def check_splits(store: EpisodeStore, folder: Path, fractions: dict[str, float], counts: ImportCounts) -> None:
+    """Every split with a non-zero share needs an episode, or training has nothing to validate/test on."""
+    if not store.episodes():
+        first = next(iter(counts.skipped.items()))
+        raise VideoError(f"{folder}: none of the {counts.files} video files could be imported "
+                         f"(e.g. {first[0]}: {first[1]['reason']})")
+    for s in SPLITS:
+        if fractions.get(s, 0) > 0 and not store.episodes(s):
+            raise VideoError(
+                f"{folder}: no video in the '{s}' split ({len(store.episodes())} episodes from "
+                f"{counts.files - len(counts.skipped)} usable files, data.split={fractions}); every split needs at "
+                "least one file: add videos (3 or more) or change data.split"
+            )
