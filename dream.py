@@ -21,10 +21,14 @@ def main(cfg: DictConfig) -> None:
         out = cfg.out_dir or run_dir / "dream"
         print(f"dream artefacts: {out}")
         print(f"dream/frames_per_second = {metrics['dream/frames_per_second']:.1f}")
+    elif cfg.mode == "play":
+        from genie.play.launch import play
+
+        play(run_dir, settings)
     else:
         from genie.errors import UserError
 
-        raise UserError(f"mode={cfg.mode!r}: unknown mode (known: dream)")
+        raise UserError(f"mode={cfg.mode!r}: unknown mode (known: dream, play)")
 
 
 if __name__ == "__main__":

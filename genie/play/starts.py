@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from pathlib import PurePosixPath, PureWindowsPath
+from urllib.parse import unquote
 
 import av
 import numpy as np
@@ -57,11 +58,12 @@ def any_start(store: EpisodeStore | None, split: str, window: int, frame_size: i
 
 # ------------------------------------------------------------------ uploads
 def check_file_name(name: str) -> str:
-    """A bare file name, or a UserError: uploads must not carry a path (``../x``, ``C:\\x``, ``a/b``)."""
+    """A bare file name, or a UserError: uploads must not carry a path (``../x``, ``C:\\x``, ``a/b``, ``..%2Fx``)."""
     if not name or "\x00" in name:
         raise UserError("upload: the file needs a name")
-    bare = PurePosixPath(name).name == name and PureWindowsPath(name).name == name
-    if not bare or name in (".", ".."):
+    decoded = unquote(name)  # some clients percent-encode the name: "..%2Fx" is a path too
+    bare = all(PurePosixPath(n).name == n and PureWindowsPath(n).name == n for n in (name, decoded))
+    if not bare or decoded in (".", ".."):
         raise UserError(f"upload: file name {name!r} contains a path; send a bare file name")
     return name
 
