@@ -91,7 +91,10 @@ class EpisodeStore:
                 f"{manifest_path}: format_version {manifest['format_version']} != supported {FORMAT_VERSION}"
             )
         self.manifest = manifest
-        self._episodes = {e["name"]: EpisodeInfo(**e) for e in manifest["episodes"]}
+        try:
+            self._episodes = {e["name"]: EpisodeInfo(**e) for e in manifest["episodes"]}
+        except (KeyError, TypeError) as e:
+            raise StoreError(f"{manifest_path}: malformed episode entry ({e}); expected keys name, length, split") from None
         self._maps: dict[str, np.ndarray] = {}  # opened and checked once; file-backed pages stay reclaimable
 
     # ------------------------------------------------------------------ creation
