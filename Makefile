@@ -29,6 +29,7 @@ demo: $(STAMP)
 	$(PY) train.py $(ARGS)
 
 test: $(STAMP)
+	@sh scripts/install_chromium.sh
 	$(PY) -m pytest -q $(ARGS)
 
 benchmark: $(STAMP)
