@@ -202,6 +202,17 @@ class EpisodeStore:
         return self.manifest.get("num_actions")
 
     @property
+    def action_meanings(self) -> list[str] | None:
+        return self.manifest.get("action_meanings")
+
+    def effects(self) -> tuple[list[int], list[str]] | None:
+        """(effect class of each action id, effect names) where the source defines them (CoinRun), else None."""
+        extra = self.manifest.get("extra", {})
+        if "action_effects" not in extra:
+            return None
+        return extra["action_effects"], extra["effect_names"]
+
+    @property
     def complete(self) -> bool:
         return bool(self.manifest.get("complete"))
 

@@ -63,6 +63,7 @@ def generate_synthetic(
     store = EpisodeStore.create(
         root, source="synthetic", frame_size=frame_size, num_actions=len(ACTION_MEANINGS),
         action_meanings=ACTION_MEANINGS,
+        extra={"action_effects": list(range(len(ACTION_MEANINGS))), "effect_names": ACTION_MEANINGS},
     )
     for split_index, split in enumerate(SPLITS):
         for i in range(episodes.get(split, 0)):

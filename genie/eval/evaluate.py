@@ -77,4 +77,6 @@ def evaluate(world: WorldModel, store: EpisodeStore, split: str = "test", max_cl
     }
     if bool((true_N >= 0).all()):
         metrics["lam/action_nmi"] = nmi(true_N.numpy(), codes_N.numpy())
+        if (effects := store.effects()) is not None:
+            metrics["lam/effect_nmi"] = nmi(np.asarray(effects[0])[true_N.numpy()], codes_N.numpy())
     return EvalClips(metrics, torch.cat(embeddings).numpy(), codes_N.numpy(), true_N.numpy())

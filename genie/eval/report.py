@@ -1,4 +1,5 @@
-"""The artefacts of a trained run: dream.gif, reconstruction.gif, latent_actions_tsne.png, metrics.json."""
+"""The artefacts of a trained run: dream.gif, reconstruction.gif, action_grid.gif, latent_actions_tsne.png,
+metrics.json (train.py / dream.py) and eval.json (dream.py mode=eval)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import numpy as np
 import torch
 
 from genie.data.store import EpisodeStore, atomic_write_bytes
+from genie.eval.action_grid import action_grid_video
+from genie.eval.controllability import rollout_metrics
 from genie.eval.dream import Dream, dream_episode
 from genie.eval.evaluate import EvalClips, evaluate
 from genie.eval.visualise import error_map, frame_strip, label, side_by_side, tsne_figure, upscale, write_gif, write_png
@@ -51,6 +54,20 @@ def tsne_plot(path: Path, clips: EvalClips, store: EpisodeStore, max_points: int
     return tsne_figure(path, points, colourings)
 
 
+def write_evaluation(run_dir: Path, store: EpisodeStore, cfg: dict[str, Any]) -> dict[str, float]:
+    """``dream.py mode=eval``: every held-out metric (one-step, rollouts, ΔtPSNR, NMI, speed) into eval.json."""
+    out = Path(cfg.get("out_dir") or Path(run_dir) / "dream")
+    world = WorldModel.load(run_dir)
+    metrics = evaluate(world, store, cfg["split"], cfg["eval_clips"]).metrics
+    metrics |= rollout_metrics(world, store, cfg["split"], cfg["rollout_clips"], temperature=cfg["temperature"],
+                               seed=cfg["seed"])
+    metrics["dream/frames_per_second"] = dream_episode(world, store, cfg["split"], cfg["episode"], cfg["steps"],
+                                                       "random", cfg["temperature"], cfg["seed"]).frames_per_second
+    atomic_write_bytes(out / "eval.json", json.dumps(metrics, indent=1).encode())
+    log.info("evaluation written to %s", out / "eval.json")
+    return metrics
+
+
 def write_report(run_dir: Path, store: EpisodeStore, cfg: dict[str, Any], logger_cfg=None) -> dict[str, float]:
     """Evaluate on the held-out split and write every artefact into ``<run>/dream`` (or ``cfg['out_dir']``)."""
     out = Path(cfg.get("out_dir") or Path(run_dir) / "dream")
@@ -59,21 +76,30 @@ def write_report(run_dir: Path, store: EpisodeStore, cfg: dict[str, Any], logger
     dream = dream_episode(world, store, cfg["split"], cfg["episode"], cfg["steps"], cfg["actions"],
                           cfg["temperature"], cfg["seed"])
     video = dream_video(dream, cfg["scale"])
+    grid = action_grid_video(world, store, cfg["split"], cfg["grid_rows"], cfg["grid_steps"], max(1, cfg["scale"] - 1))
     files = {
         "dream": write_gif(out / "dream.gif", video, cfg["fps"]),
         "reconstruction": write_gif(out / "reconstruction.gif",
                                     reconstruction_video(world, dream.real[: cfg["reconstruction_frames"]], cfg["scale"]),
                                     cfg["fps"]),
         "latent_actions_tsne": tsne_plot(out / "latent_actions_tsne.png", clips, store, cfg["tsne_points"], cfg["seed"]),
+        "action_grid": write_gif(out / "action_grid.gif", grid, cfg["fps"] / 2),
         "dream_strip": write_png(out / "dream_strip.png", frame_strip(video, every=max(1, len(video) // 8), max_frames=8)),
+        "action_grid_last": write_png(out / "action_grid_last.png", grid[-1]),
     }
     metrics = dict(clips.metrics)
+    if cfg["rollout_clips"] > 0:
+        metrics |= rollout_metrics(world, store, cfg["split"], cfg["rollout_clips"], temperature=cfg["temperature"],
+                                   seed=cfg["seed"])
     metrics["dream/frames_per_second"] = dream.frames_per_second
     metrics["dream/steps"] = int(len(dream.actions))
     atomic_write_bytes(out / "metrics.json", json.dumps(metrics, indent=1).encode())
     log.info("dream artefacts in %s", out)
-    for key in ("tokenizer/psnr", "lam/codes_used", "dynamics/psnr_next", "dynamics/psnr_copy_baseline"):
-        log.info("  %s = %.4g", key, metrics[key])
+    for key in ("tokenizer/psnr", "tokenizer/codebook_usage", "lam/codes_used", "lam/action_nmi", "lam/effect_nmi",
+                "dynamics/psnr_next", "dynamics/psnr_copy_baseline", "dynamics/delta_t_psnr",
+                "dream/frames_per_second"):
+        if key in metrics:
+            log.info("  %s = %.4g", key, metrics[key])
     if logger_cfg and "wandb" in logger_cfg:
         log_to_wandb(logger_cfg["wandb"], metrics, files)
     return metrics
@@ -90,5 +116,6 @@ def log_to_wandb(wandb_cfg, metrics: dict[str, float], files: dict[str, Path]) -
         "media/dream": wandb.Video(str(files["dream"]), format="gif"),
         "media/reconstruction": wandb.Video(str(files["reconstruction"]), format="gif"),
         "media/latent_actions_tsne": wandb.Image(str(files["latent_actions_tsne"])),
+        "media/action_grid": wandb.Video(str(files["action_grid"]), format="gif"),
     })
     run.finish()
