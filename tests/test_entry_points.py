@@ -20,6 +20,20 @@ def test_dream_py_rewrites_the_artefacts_of_a_run_with_chosen_actions(trained_ru
     assert (out / "dream.gif").is_file() and (out / "metrics.json").is_file()
 
 
+def test_dream_py_eval_mode_writes_rollout_and_controllability_metrics(trained_run, tmp_path):
+    import json
+
+    out = tmp_path / "eval_out"
+    result = run("dream.py", f"run={trained_run}", "mode=eval", f"out_dir={out}", "eval_clips=16", "rollout_clips=4",
+                 "steps=4", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics = json.loads((out / "eval.json").read_text())
+    for key in ("dynamics/psnr_next", "dynamics/ssim_next", "dynamics/psnr_copy_baseline", "dynamics/delta_t_psnr",
+                "dynamics/psnr_rollout_t1", "dynamics/psnr_rollout_from1_t16", "lam/action_nmi", "lam/effect_nmi",
+                "lam/codes_used", "dream/frames_per_second"):
+        assert key in metrics, key
+
+
 def test_dream_py_without_a_run_says_so(tmp_path):
     result = run("dream.py", f"paths.log_dir={tmp_path}/none", cwd=tmp_path)
     assert result.returncode == 2

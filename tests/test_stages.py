@@ -72,10 +72,11 @@ def test_resume_continues_a_stage_from_its_last_checkpoint(tmp_path, trained_run
 
 def test_pipeline_writes_every_artefact(trained_run):
     dream = trained_run / "dream"
-    for name in ("dream.gif", "reconstruction.gif", "latent_actions_tsne.png", "metrics.json"):
+    for name in ("dream.gif", "reconstruction.gif", "action_grid.gif", "latent_actions_tsne.png", "metrics.json"):
         assert (dream / name).stat().st_size > 0, name
     metrics = json.loads((dream / "metrics.json").read_text())
     for key in ("tokenizer/psnr", "tokenizer/ssim", "tokenizer/codebook_usage", "lam/codes_used", "lam/perplexity",
-                "lam/action_nmi", "dynamics/psnr_next", "dynamics/psnr_copy_baseline", "dynamics/token_accuracy"):
+                "lam/action_nmi", "lam/effect_nmi", "dynamics/psnr_next", "dynamics/psnr_copy_baseline",
+                "dynamics/token_accuracy", "dynamics/psnr_rollout_t16", "dynamics/delta_t_psnr"):
         assert key in metrics, key
     assert 0 < metrics["tokenizer/codebook_usage"] <= 1
