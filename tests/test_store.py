@@ -67,3 +67,36 @@ def test_interrupted_generation_resumes_without_duplicates(tmp_path):
     resumed = generate_synthetic(str(partial_root), 16, {"train": 4, "val": 1}, 6, seed=1)
     assert [e.name for e in resumed.episodes()] == [e.name for e in full.episodes()]
     assert all(np.array_equal(resumed.frames(e.name), full.frames(e.name)) for e in full.episodes())
+
+
+def test_clip_reads_are_positioned_reads_that_follow_rewrites_and_removals(tmp_path):
+    store = EpisodeStore.create(tmp_path, "unit", frame_size=16)
+    video = np.random.default_rng(0).integers(0, 256, (6, 16, 16, 3), dtype=np.uint8)
+    store.add_episode("ep", video)
+    assert np.array_equal(store.read_frames("ep", 2, 5), video[2:5]) and store.read_frames("ep", 4, 9).shape[0] == 2
+    store.add_episode("ep", video[::-1].copy())  # rewritten in place: no stale bytes from an open descriptor
+    assert np.array_equal(store.read_frames("ep", 0, 2), video[::-1][:2])
+    store.remove_episode("ep")
+    assert len(EpisodeStore(tmp_path)) == 0 and not list((tmp_path / "episodes").glob("ep.*"))
+
+
+@pytest.mark.parametrize(
+    "array, message",
+    [(np.zeros((5, 16, 16, 3), np.float32), "float32"), (np.zeros((5, 16, 16), np.uint8), r"\[5, 16, 16\]")],
+)
+def test_an_episode_file_of_the_wrong_dtype_or_shape_names_the_file(tmp_path, array, message):
+    store = EpisodeStore.create(tmp_path, "unit", frame_size=16)
+    store.add_episode("ep", frames())
+    np.save(tmp_path / "episodes" / "ep.frames.npy", array)
+    with pytest.raises(StoreError, match=rf"ep.frames.npy: frames must be uint8 .*{message}"):
+        EpisodeStore(tmp_path).frames("ep")
+
+
+def test_an_episode_entry_missing_a_key_is_reported(tmp_path):
+    store = EpisodeStore.create(tmp_path, "unit", frame_size=16)
+    store.add_episode("ep", frames())
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    del manifest["episodes"][0]["length"]
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(StoreError, match="manifest.json: malformed episode entry .*length"):
+        EpisodeStore(tmp_path)

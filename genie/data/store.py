@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,33 @@ def atomic_save_npy(path: Path, array: np.ndarray) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+_OPEN_FILES: OrderedDict[os.PathLike, int] = OrderedDict()  # least recently used read-only descriptors
+MAX_OPEN_FILES = 64
+
+
+def read_into(path: os.PathLike, out: np.ndarray, offset: int) -> None:
+    """Fill the contiguous array ``out`` with the bytes of ``path`` from ``offset``, in one positioned read. A
+    positioned read leaves the descriptor's offset alone, so processes forked with it open cannot disturb each other."""
+    if not hasattr(os, "preadv"):  # e.g. Windows
+        out.reshape(-1)[:] = np.fromfile(path, np.uint8, count=out.nbytes, offset=offset)
+        return
+    fd = _OPEN_FILES.pop(path, None)
+    if fd is None:
+        fd = os.open(path, os.O_RDONLY)
+        if len(_OPEN_FILES) >= MAX_OPEN_FILES:
+            os.close(_OPEN_FILES.popitem(last=False)[1])
+    _OPEN_FILES[path] = fd
+    if out.nbytes and os.preadv(fd, [out], offset) != out.nbytes:
+        raise StoreError(f"{path}: the file ends before byte {offset + out.nbytes}")
+
+
+def forget_open_file(path: Path) -> None:
+    """Close the cached descriptor of a file that is being replaced or deleted (it would read the old bytes)."""
+    fd = _OPEN_FILES.pop(path.resolve(), None)
+    if fd is not None:
+        os.close(fd)
 
 
 class EpisodeStore:
@@ -155,6 +183,7 @@ class EpisodeStore:
                     f"got {actions.dtype} {list(actions.shape)}"
                 )
         ep_dir = self.root / "episodes"
+        self._forget(name)
         if actions is not None:
             atomic_save_npy(ep_dir / f"{name}.actions.npy", actions.astype(np.int16))
         atomic_save_npy(ep_dir / f"{name}.frames.npy", np.ascontiguousarray(frames))
@@ -166,11 +195,16 @@ class EpisodeStore:
     def remove_episode(self, name: str) -> None:
         """Drop an episode: first from the manifest (atomically), then its files."""
         del self._episodes[name]
-        self._maps.pop(name, None)
-        self._maps.pop(f"{name}/actions", None)
+        self._forget(name)
         self._write_manifest()
         for kind in ("frames", "actions"):
             (self.root / "episodes" / f"{name}.{kind}.npy").unlink(missing_ok=True)
+
+    def _forget(self, name: str) -> None:
+        """Drop what this process holds open of an episode's files (maps, descriptors) before they change."""
+        self._maps.pop(name, None)
+        self._maps.pop(f"{name}/actions", None)
+        forget_open_file(self.root / "episodes" / f"{name}.frames.npy")
 
     def mark_incomplete(self) -> None:
         """Record that the store is being changed (an update of an import); ``mark_complete`` ends it."""
@@ -239,16 +273,14 @@ class EpisodeStore:
         return array
 
     def read_frames(self, name: str, start: int, stop: int) -> np.ndarray:
-        """Frames ``start:stop`` as a fresh uint8 [stop - start, H, W, 3] array, read with one positioned file read
-        instead of through the memory map: the process's resident memory stays at the size of what it holds, however
-        much of a store larger than RAM it reads (touched pages of a map would count as resident until evicted)."""
+        """Frames ``start:stop`` as a fresh uint8 [stop - start, H, W, 3] array, read with one positioned read instead
+        of through the memory map: the process's resident memory stays at the size of what it holds, however much of
+        a store larger than RAM it reads (touched pages of a map count as resident until the kernel evicts them)."""
         mapped = self.frames(name)  # validated header; no page of the map is touched
         start, stop = max(0, start), min(stop, len(mapped))
-        frame_shape = mapped.shape[1:]
-        frame_bytes = int(np.prod(frame_shape))
-        path = self.root / "episodes" / f"{name}.frames.npy"
-        flat = np.fromfile(path, np.uint8, count=(stop - start) * frame_bytes, offset=mapped.offset + start * frame_bytes)
-        return flat.reshape(-1, *frame_shape)
+        out = np.empty((max(stop - start, 0), *mapped.shape[1:]), np.uint8)
+        read_into(mapped.filename, out, mapped.offset + start * mapped.strides[0])
+        return out
 
     def actions(self, name: str) -> np.ndarray | None:
         """int16 [T-1] or None when the source has no action labels."""
