@@ -108,7 +108,7 @@ def fit_stage(stage: str, cfg: DictConfig, run_dir: Path, store: EpisodeStore, c
         logger=make_loggers(cfg, stage),
         callbacks=[
             ModelCheckpoint(dirpath=ckpt_dir, filename="step{step}", save_last=True, auto_insert_metric_name=False,
-                            every_n_train_steps=cfg.callbacks.checkpoint_every),
+                            every_n_train_steps=cfg.callbacks.checkpoint_every, save_top_k=0),
             SaveFinal(ckpt_dir / "final.ckpt"),
             StageProgress(stage),
             FinishWandb(),
