@@ -93,6 +93,28 @@ def data_throughput(store_root: Path, clip_len: int, batch: int = 32, batches: i
     return batches * batch / (time.perf_counter() - start)
 
 
+def video_import(clip_len: int, files: int = 6, frames: int = 300, size: int = 256) -> dict[str, float]:
+    """Import a folder of ``files`` mp4 videos (``size``x``size``, synthetic sprites) into a 64 px store; returns the
+    import speed (decoded frames/s) and the clips/s a DataLoader reads from the imported store."""
+    import tempfile
+
+    import numpy as np
+
+    from genie.data.synthetic import synthetic_episode
+    from genie.data.video import encode_video
+    from genie.data.video_import import import_video_folder
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(files):
+            video_THWC, _ = synthetic_episode(np.random.default_rng(i), size, frames)
+            encode_video(Path(tmp) / "videos" / f"clip {i}.mp4", video_THWC, fps=30)
+        start = time.perf_counter()
+        store, _ = import_video_folder(Path(tmp) / "videos", Path(tmp) / "store", 64, split={"train": 1.0})
+        seconds = time.perf_counter() - start
+        return {"video_import_frames_per_s": round(files * frames / seconds, 1),
+                "video_store_clips_per_s": round(data_throughput(store.root, clip_len), 1)}
+
+
 def dream_fps(modules, steps: int = 64) -> float:
     world = WorldModel(modules["tokenizer"].net, modules["lam"].net, modules["dynamics"].net, 64)
     context = torch.randint(0, world.tokenizer.num_codes, (1, world.window, 16, 16))
@@ -123,6 +145,9 @@ def main() -> None:
         print(f"train {stage}: {results['train_samples_per_s'][stage]} samples/s", flush=True)
     results["dream_frames_per_s"] = round(dream_fps(modules), 1)
     print(f"dream: {results['dream_frames_per_s']} frames/s (batch 1, decoding included)")
+    results.update(video_import(cfg.window + 1))
+    print(f"video import: {results['video_import_frames_per_s']} frames/s (256 px mp4 -> 64 px store); "
+          f"DataLoader from it: {results['video_store_clips_per_s']} clips/s")
     run = args.run or latest_run(ROOT / "runs")
     if run is not None:
         world = json.loads((run / "world.json").read_text())

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
 import numpy as np
 
-# suffix -> (codec, pixel format); every container the importer claims to read
+from genie.data.video import encode_video
+
+# suffix -> (codec, pixel format): every container the importer claims to read
 CODECS = {
     ".mp4": ("libx264", "yuv420p"),
     ".webm": ("libvpx-vp9", "yuv420p"),
@@ -32,17 +33,8 @@ def write_video(path: Path, frames: int = 12, width: int = 48, height: int = 40,
                 codec: str | None = None, pix_fmt: str | None = None) -> Path:
     """Encode a moving-square clip; the codec follows the (case-insensitive) suffix unless given."""
     default_codec, default_pix = CODECS[path.suffix.lower()]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fmt = {".mp4": "mp4", ".webm": "webm", ".mkv": "matroska", ".avi": "avi", ".gif": "gif"}[path.suffix.lower()]
-    with av.open(str(path), "w", format=fmt) as container:
-        stream = container.add_stream(codec or default_codec, rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt or default_pix
-        for image in moving_square(frames, width, height, seed):
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
+    return encode_video(path, moving_square(frames, width, height, seed), fps, codec or default_codec,
+                        pix_fmt or default_pix)
 
 
 def truncate(source: Path, target: Path, keep: float = 0.6) -> Path:

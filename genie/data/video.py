@@ -138,6 +138,21 @@ class VideoReader:
                             f"(fit={self.fit} would upscale it)")
 
 
+def encode_video(path: str | Path, frames_THWC: np.ndarray, fps: int = 10, codec: str = "libx264",
+                 pix_fmt: str = "yuv420p") -> Path:
+    """Write uint8 [T, H, W, 3] RGB frames as a video (container chosen by the suffix): for tests and benchmarks."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.height, stream.width = frames_THWC.shape[1:3]
+        stream.pix_fmt = pix_fmt
+        for image_HWC in frames_THWC:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image_HWC, format="rgb24")))
+        container.mux(stream.encode())
+    return path
+
+
 def announced_frames(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> int:
     """Frames the container says the stream holds: its frame count, else duration x frame rate; 0 if unknown."""
     if stream.frames:
