@@ -39,7 +39,7 @@ def test_prepare_py_skips_bad_files_when_asked_and_prints_a_summary(folder, tmp_
                  "data.on_bad_file=skip", f"paths.data_dir={tmp_path}/data", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "frames: 96 in 4 episodes" in result.stdout
-    assert "files: 5 found" in result.stdout and "4 imported, 1 skipped" in result.stdout
+    assert "files: 5 found" in result.stdout and "4 in the store, 1 skipped" in result.stdout
     assert "skipped: empty.mp4: empty file (0 bytes)" in result.stdout
 
 
