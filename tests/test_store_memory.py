@@ -61,4 +61,4 @@ def test_reading_a_store_six_times_the_budget_keeps_resident_memory_bounded(larg
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["bytes_read"] >= 0.95 * store_bytes  # every frame went through the loader
     growth = report["peak"] - report["baseline"]
-    assert growth < MEMORY_BUDGET, f"resident memory grew by {growth / 2**20:.0f} MiB reading {store_bytes / 2**20:.0f} MiB"
+    assert growth < MEMORY_BUDGET, f"RSS grew by {growth / 2**20:.0f} MiB reading {store_bytes / 2**20:.0f} MiB"

@@ -122,7 +122,9 @@ class EpisodeStore:
         try:
             self._episodes = {e["name"]: EpisodeInfo(**e) for e in manifest["episodes"]}
         except (KeyError, TypeError) as e:
-            raise StoreError(f"{manifest_path}: malformed episode entry ({e}); expected keys name, length, split") from None
+            raise StoreError(
+                f"{manifest_path}: malformed episode entry ({e}); expected keys name, length, split"
+            ) from None
         self._maps: dict[str, np.ndarray] = {}  # opened and checked once; file-backed pages stay reclaimable
 
     # ------------------------------------------------------------------ creation

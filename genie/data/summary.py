@@ -20,7 +20,7 @@ def describe(store: EpisodeStore) -> list[str]:
     extra = store.manifest.get("extra", {})
     if "files" in extra:
         skipped = extra.get("skipped", {})
-        lines.append(f"files: {extra['files']} found in {extra['folder']}, {extra['files'] - len(skipped)} in the store, "
-                     f"{len(skipped)} skipped")
+        lines.append(f"files: {extra['files']} found in {extra['folder']}, "
+                     f"{extra['files'] - len(skipped)} in the store, {len(skipped)} skipped")
         lines += [f"skipped: {rel}: {record['reason']}" for rel, record in sorted(skipped.items())]
     return lines
