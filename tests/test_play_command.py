@@ -1,11 +1,16 @@
-"""`python dream.py mode=play` as a user runs it: it says the URL of a loopback server, or one clear error line."""
+"""`python dream.py mode=play` as a user runs it: a loopback server that says its URL, a terminal UI in a real
+pseudo-terminal, or one clear error line."""
 
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
+import select
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -44,3 +49,35 @@ def test_play_reports_bad_settings_in_one_line(trained_run, tmp_path):
         _, stderr = process.communicate(timeout=300)
         assert process.returncode == 2, stderr[-2000:]
         assert message in stderr and "Traceback" not in stderr
+
+
+def test_play_in_a_terminal_reads_keys_from_the_tty_and_quits_on_q(trained_run, tmp_path):
+    main, child = pty.openpty()
+    process = subprocess.Popen([sys.executable, str(ROOT / "dream.py"), "mode=play", f"run={trained_run}",
+                                "play.ui=terminal"], cwd=tmp_path, stdin=child, stdout=child, stderr=child)
+    os.close(child)
+    output = b""
+
+    def read_until(marker: bytes, seconds: float) -> None:
+        nonlocal output
+        deadline = time.monotonic() + seconds
+        while marker not in output and time.monotonic() < deadline:
+            if select.select([main], [], [], 0.5)[0]:
+                try:
+                    output += os.read(main, 65536)
+                except OSError:  # the child closed the terminal
+                    return
+
+    try:
+        read_until(b"frames/s", 120)
+        output = b""
+        os.write(main, b"2")
+        read_until(b"a=1  step", 10)
+        os.write(main, b"q")
+        assert process.wait(timeout=30) == 0
+        read_until(b"\x1b[?25h", 5)
+    finally:
+        process.kill()
+        os.close(main)
+    assert b"a=1  step" in output and b"\xe2\x96\x80" in output  # key 2 took latent action 1; half-block pixels
+    assert output.endswith(b"\x1b[?25h\r\n")  # the cursor is back

@@ -21,6 +21,13 @@ from genie.world import WorldModel
 START = -1  # the "action" recorded beside a start frame
 
 
+def check_action(action: object, num_actions: int, where: str = "action") -> int:
+    """``action`` if it is an int in [0, num_actions), else a UserError naming ``where`` and the allowed range."""
+    if isinstance(action, bool) or not isinstance(action, int) or not 0 <= action < num_actions:
+        raise UserError(f"{where}={action!r}: unknown latent action (this world has 0..{num_actions - 1})")
+    return action
+
+
 @dataclass
 class Step:
     frame: np.ndarray  # uint8 [H, W, 3], the dreamed frame
@@ -34,7 +41,7 @@ class PlaySession:
     def __init__(self, world: WorldModel, default_action: int = 0, temperature: float = 0.0, seed: int = 0,
                  record_frames: int = 1800, history_length: int = 64):
         self.world = world
-        self.default_action = self.check_action(default_action)
+        self.default_action = check_action(default_action, world.num_actions, "default_action")
         self.held_action: int | None = None
         self.temperature = temperature
         self.generator = torch.Generator(device=world.device).manual_seed(seed) if temperature > 0 else None
@@ -50,15 +57,9 @@ class PlaySession:
     def num_actions(self) -> int:
         return self.world.num_actions
 
-    def check_action(self, action: object) -> int:
-        """``action`` as an int in [0, num_actions), or a UserError naming the allowed range."""
-        if isinstance(action, bool) or not isinstance(action, int) or not 0 <= action < self.world.num_actions:
-            raise UserError(f"action {action!r}: unknown latent action (this world has 0..{self.world.num_actions - 1})")
-        return action
-
     def hold(self, action: int | None) -> None:
         """Act with ``action`` from the next step on; ``None`` releases it (the default action is taken)."""
-        self.held_action = None if action is None else self.check_action(action)
+        self.held_action = None if action is None else check_action(action, self.world.num_actions)
 
     # ------------------------------------------------------------------ world
     @torch.no_grad()

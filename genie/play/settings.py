@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from genie.errors import UserError
+from genie.play.session import check_action
 
 # Keys the page and the terminal can map to latent actions, named as the browser's KeyboardEvent.code names them.
 MAPPABLE_KEYS = ("ArrowRight", "ArrowLeft", "ArrowUp", "ArrowDown", "Space")
@@ -73,14 +74,9 @@ class PlaySettings:
         except ValueError:
             return False
 
-    def check_action(self, action: int, num_actions: int, key: str = "play.default_action") -> int:
-        if isinstance(action, bool) or not isinstance(action, int) or not 0 <= action < num_actions:
-            raise UserError(f"{key}={action!r}: this world's latent actions are 0..{num_actions - 1}")
-        return action
-
     def keymap(self, num_actions: int) -> dict[str, int]:
         """Key name -> latent action. By default the arrows and space take the non-default actions in order."""
-        self.check_action(self.default_action, num_actions)
+        check_action(self.default_action, num_actions, "play.default_action")
         if self.keys is None:
             others = [a for a in range(num_actions) if a != self.default_action]
             return dict(zip(MAPPABLE_KEYS, others))
@@ -88,5 +84,5 @@ class PlaySettings:
         for key, action in self.keys.items():
             if key not in MAPPABLE_KEYS:
                 raise UserError(f"play.keys.{key}: unknown key (mappable: {', '.join(MAPPABLE_KEYS)})")
-            keymap[key] = self.check_action(action, num_actions, f"play.keys.{key}")
+            keymap[key] = check_action(action, num_actions, f"play.keys.{key}")
         return keymap

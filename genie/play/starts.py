@@ -99,7 +99,7 @@ def _image(data: bytes, name: str, frame_index: int) -> Image.Image:
             raise UserError(f"upload {name!r}: the image has no frame {frame_index}") from e
         try:
             return image.convert("RGB")
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, SyntaxError, EOFError) as e:  # what Pillow raises for broken image data
             raise UserError(f"upload {name!r}: unreadable image ({e})") from e
 
 

@@ -8,7 +8,7 @@ const $ = (id) => document.getElementById(id);
 // Exposed for the browser test and for curious players (open the console).
 const state = window.geniePlay = {
   info: null, session: null, frames: 0, pageFps: 0, last: null, history: [], keymap: {}, connected: false,
-  startStep: 0,  // the step count when the latest start arrived: later frames are dreamed from that start
+  starts: 0, startStep: 0,  // starts streamed so far; the step count when the latest one arrived
 };
 let context = null;
 let image = null;
@@ -230,7 +230,11 @@ function connect() {
       $("download-gif").href = `/api/sessions/${state.session}/recording.gif`;
       $("download-mp4").href = `/api/sessions/${state.session}/recording.mp4`;
     } else if (message.type === "frame") onStats(message);
-    else if (message.type === "start") { state.startStep = state.last ? state.last.step : 0; onStart(message); }
+    else if (message.type === "start") {
+      state.starts += 1;
+      state.startStep = state.last ? state.last.step : 0;
+      onStart(message);
+    }
     else if (message.type === "previews") onPreviews(message);
   });
   ws.addEventListener("close", () => {
