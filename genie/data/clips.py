@@ -1,8 +1,9 @@
-"""Clip datasets: fixed-length windows cut from episodes, read lazily from memory-mapped stores.
+"""Clip datasets: fixed-length windows cut from episodes, read lazily from episode stores.
 
 A clip of ``clip_len = window + 1`` frames is ``x_{t-window+1} .. x_{t+1}``; its last transition is the one the LAM
-labels and the dynamics model predicts. Arrays are opened per worker on first use (never pickled), so DataLoader
-workers and ``ddp_spawn`` processes each map the files themselves and resident memory stays bounded.
+labels and the dynamics model predicts. Stores are opened per worker on first use (never pickled), so DataLoader
+workers and ``ddp_spawn`` processes each open the files themselves; pixel clips are read with positioned reads
+(``EpisodeStore.read_frames``), so resident memory stays bounded however large the store.
 """
 
 from __future__ import annotations

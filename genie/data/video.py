@@ -74,6 +74,7 @@ class VideoReader:
         return VideoError(f"{self.path}: {problem}")
 
     def __iter__(self) -> Iterator[np.ndarray]:
+        self.decoded = self.kept = 0
         if self.path.stat().st_size == 0:
             raise self.fail("empty file (0 bytes)")
         previous = av.logging.get_level(), av.logging.get_skip_repeated()
