@@ -30,7 +30,7 @@ def test_dynamics_stage_reuses_an_earlier_run_and_dreams(tmp_path, trained_run, 
     metrics = train(cfg)
     run = Path(cfg.paths.output_dir)
     assert read_world(run)["tokenizer"] == read_world(trained_run)["tokenizer"]
-    assert (run / "tokens" / "manifest.json").is_file()
+    assert (Path(read_world(run)["tokens"]) / "manifest.json").is_file()
     assert "dynamics/psnr_next" in metrics
 
 

@@ -2,7 +2,9 @@
 
 Every stage writes into one run directory::
 
-    <run>/checkpoints/<stage>/{last,final}.ckpt   <run>/world.json   <run>/tokens/   <run>/dream/   <run>/logs/
+    <run>/checkpoints/<stage>/{last,final}.ckpt   <run>/world.json   <run>/dream/   <run>/logs/
+
+The dynamics stage trains on a token store cached under ``paths.data_dir/tokens`` (see token_store_path).
 
 A stage listed in ``stage.stages`` is trained unless ``run.<stage>`` names a run directory or checkpoint to reuse.
 ``ckpt_path=<.../checkpoints/<stage>/last.ckpt>`` resumes that stage of that run and reuses its earlier stages.
@@ -10,6 +12,7 @@ A stage listed in ``stage.stages`` is trained unless ``run.<stage>`` names a run
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -136,13 +139,24 @@ def prepare_dynamics_data(cfg: DictConfig, run_dir: Path, store: EpisodeStore, c
     tokenizer, lam = load_module(components["tokenizer"], "tokenizer"), load_module(components["lam"], "lam")
     check_compatible(tokenizer, lam, None, cfg.window, store.frame_size, components)
     header = {"store": str(store.root), "tokenizer": components["tokenizer"], "lam": components["lam"]}
-    build_token_store(store, tokenizer.net, lam.net, run_dir / "tokens", header)
+    tokens_dir = token_store_path(cfg, store, header)
+    build_token_store(store, tokenizer.net, lam.net, tokens_dir, header)
+    record_in_world(run_dir, "tokens", tokens_dir)
     overrides = {
         "frame_size": store.frame_size,
         "token_grid": tokenizer.token_grid,
         "net": {"num_codes": tokenizer.net.num_codes, "num_actions": lam.net.num_actions, "window": cfg.window},
     }
-    return str(run_dir / "tokens"), "tokens", overrides
+    return str(tokens_dir), "tokens", overrides
+
+
+def token_store_path(cfg: DictConfig, store: EpisodeStore, header: dict[str, str]) -> Path:
+    """Token stores are cached under ``paths.data_dir/tokens``, keyed by the store and the exact checkpoints
+    (path, size, mtime), so every dynamics run on the same tokenizer + LAM reuses one encoding."""
+    stamp = [header["store"]] + [f"{p}:{Path(p).stat().st_size}:{Path(p).stat().st_mtime_ns}"
+                                 for p in (header["tokenizer"], header["lam"])]
+    digest = hashlib.sha1("|".join(stamp).encode()).hexdigest()[:12]
+    return Path(cfg.paths.data_dir) / "tokens" / f"{store.root.name}_{digest}"
 
 
 def make_loggers(cfg: DictConfig, stage: str) -> list:
