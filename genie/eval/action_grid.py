@@ -13,6 +13,18 @@ from genie.world import WorldModel
 
 
 @torch.no_grad()
+def action_rollouts(world: WorldModel, context_Thw: torch.Tensor, steps: int, temperature: float = 0.0,
+                    seed: int | None = None) -> np.ndarray:
+    """One cell per latent action from the same context: tokens int [T, h, w] -> uint8 [K, steps + 1, H, W, 3];
+    row a starts at the context's last frame and holds action a for ``steps`` frames (also the play page's previews)."""
+    K = world.num_actions
+    context_KThw = context_Thw[None].expand(K, -1, -1, -1)
+    actions_KS = torch.arange(K)[:, None].expand(K, steps)
+    tokens = world.rollout(context_KThw, actions_KS, temperature, seed)[:, context_Thw.shape[0] - 1 :]
+    return to_uint8(world.decode(tokens)).cpu().numpy()
+
+
+@torch.no_grad()
 def action_grid_video(world: WorldModel, store: EpisodeStore, split: str = "test", rows: int = 4, steps: int = 12,
                       scale: int = 2, gap: int = 2) -> np.ndarray:
     """uint8 [steps + 1, rows * (H*scale + gap), K * (W*scale + gap), 3]."""
@@ -21,10 +33,7 @@ def action_grid_video(world: WorldModel, store: EpisodeStore, split: str = "test
     cells = []  # [rows][K] uint8 [steps + 1, H, W, 3]
     for info in episodes:
         frames = torch.from_numpy(np.array(store.frames(info.name)[: world.window]))
-        context = world.encode(frames[None]).expand(K, -1, -1, -1)
-        actions = torch.arange(K)[:, None].expand(K, steps)
-        tokens = world.rollout(context, actions)[:, world.window - 1 :]  # [K, steps + 1, h, w]
-        cells.append(to_uint8(world.decode(tokens)).cpu().numpy())
+        cells.append(action_rollouts(world, world.encode(frames[None])[0], steps))
     T = steps + 1
     H, W = cells[0][0].shape[1] * scale, cells[0][0].shape[2] * scale
     grid = np.full((T, len(cells) * (H + gap), K * (W + gap), 3), 255, np.uint8)

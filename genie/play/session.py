@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from genie.errors import UserError
+from genie.eval.action_grid import action_rollouts
 from genie.nn.pixels import to_uint8
 from genie.play.rate import Rate
 from genie.world import WorldModel
@@ -53,10 +54,6 @@ class PlaySession:
         self.model_rate = Rate()  # model steps per second: dynamics + decoding of one frame, batch 1
 
     # ------------------------------------------------------------------ actions
-    @property
-    def num_actions(self) -> int:
-        return self.world.num_actions
-
     def hold(self, action: int | None) -> None:
         """Act with ``action`` from the next step on; ``None`` releases it (the default action is taken)."""
         self.held_action = None if action is None else check_action(action, self.world.num_actions)
@@ -94,13 +91,8 @@ class PlaySession:
 
     @torch.no_grad()
     def previews(self, steps: int) -> np.ndarray:
-        """What each latent action does from here: uint8 [K, steps + 1, H, W, 3]; row k starts at the current frame
-        and holds action k for ``steps`` frames. The session's own state is left as it was."""
+        """What each latent action does from here (the action grid's cells): uint8 [K, steps + 1, H, W, 3]; row k
+        starts at the current frame and holds action k for ``steps`` frames. The session's state is left as it was."""
         if self.tokens_Thw is None:
             raise UserError("the session has no start frame yet: reset it first")
-        K = self.num_actions
-        context_KThw = self.tokens_Thw[None].expand(K, -1, -1, -1)
-        actions_KS = torch.arange(K)[:, None].expand(K, steps)
-        tokens = self.world.rollout(context_KThw, actions_KS, self.temperature, seed=self.steps)
-        frames = self.world.decode(tokens[:, -(steps + 1) :])
-        return to_uint8(frames).cpu().numpy()
+        return action_rollouts(self.world, self.tokens_Thw, steps, self.temperature, seed=self.steps)

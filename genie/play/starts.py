@@ -36,7 +36,8 @@ def episode_context(store: EpisodeStore, split: str, name: str, frame: int, wind
     return np.array(store.frames(name)[max(0, frame - window + 1) : frame + 1])
 
 
-def random_context(store: EpisodeStore, split: str, window: int, rng: np.random.Generator) -> tuple[str, int, np.ndarray]:
+def random_context(store: EpisodeStore, split: str, window: int,
+                   rng: np.random.Generator) -> tuple[str, int, np.ndarray]:
     """A random frame of a random held-out episode: (episode name, frame index, frames uint8 [<= window, S, S, 3])."""
     episodes = store.episodes(split)
     if not episodes:
