@@ -17,7 +17,7 @@ import pytest
 from genie.data.store import EpisodeStore
 
 MEMORY_BUDGET = 64 * 2**20  # bytes of resident growth allowed while reading the whole store
-FRAME_SIZE, EPISODES, EPISODE_LEN, CLIP_LEN = 64, 32, 1000, 5
+FRAME_SIZE, EPISODES, EPISODE_LEN, CLIP_LEN = 128, 32, 250, 5  # 32 x 250 x 48 KiB = 375 MiB
 
 READER = textwrap.dedent("""
     import json, resource, sys

@@ -50,6 +50,11 @@ def test_prepare_py_on_a_folder_without_videos_names_it(tmp_path):
     assert f"error: {tmp_path}/nothing here: no video files" in result.stderr
 
 
+def test_prepare_py_without_a_folder_says_which_key_to_set(tmp_path):
+    result = run("prepare.py", "data=video_folder", f"paths.data_dir={tmp_path}/data", cwd=tmp_path)
+    assert result.returncode == 2 and "error: data.path: set it to a folder of videos" in result.stderr
+
+
 @pytest.mark.slow
 def test_train_py_trains_every_stage_straight_from_a_folder_of_videos(folder, tmp_path):
     result = run("train.py", "data=video_folder", f"data.path={folder}", "debug=tiny", f"paths.root_dir={tmp_path}",
