@@ -14,6 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from PIL import Image
 
+from genie.data.store import EpisodeInfo, StoreError
 from genie.play.server import PlayServer
 from genie.play.settings import PlaySettings
 from genie.runs import open_store_of_run
@@ -268,3 +269,26 @@ def test_tabs_beyond_the_limit_are_told_to_close_one():
         await ws.close()
 
     serve(scripted_world(), None, max_sessions=1)(check)
+
+
+class BrokenStore:
+    """A store whose episode file has gone missing."""
+
+    root = "broken-store"
+
+    def episodes(self, split=None):
+        return [EpisodeInfo("ep", 10, "test")]
+
+    def frames(self, name):
+        raise StoreError("broken-store/episodes/ep.frames.npy: episode file missing")
+
+
+def test_a_tab_is_told_when_there_is_no_start_frame_to_be_had():
+    async def check(client):
+        ws, _ = await open_tab(client)
+        message = await ws.receive_json(timeout=10)
+        assert message == {"type": "error", "message": "broken-store/episodes/ep.frames.npy: episode file missing"}
+        assert (await ws.receive(timeout=10)).type == aiohttp.WSMsgType.CLOSE
+        assert (await client.get("/api/info")).status == 200
+
+    serve(scripted_world(), BrokenStore())(check)

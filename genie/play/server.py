@@ -191,6 +191,9 @@ class PlayServer:
             player.task = asyncio.create_task(self.stream(player))
             async for _ in ws:  # commands come over HTTP; the socket only carries frames out
                 pass
+        except UserError as e:  # no start frame to be had (e.g. a broken episode file): tell the page
+            await ws.send_json({"type": "error", "message": str(e)})
+            await ws.close()
         finally:
             if player.task is not None:
                 player.task.cancel()

@@ -236,6 +236,7 @@ function connect() {
       onStart(message);
     }
     else if (message.type === "previews") onPreviews(message);
+    else if (message.type === "error") say(message.message, true);
   });
   ws.addEventListener("close", () => {
     state.connected = false;
