@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from genie.data.store import EpisodeStore
+from genie.data.store import EpisodeStore, StoreError
 
 NO_ACTION = -1  # true-action placeholder for unlabelled sources
 
@@ -49,7 +49,7 @@ def clip_index(lengths: list[int], clip_len: int, stride: int = 1) -> np.ndarray
         if len(starts := np.arange(0, length - clip_len + 1, stride)) > 0
     ]
     if not rows:
-        raise ValueError(f"no episode is long enough for clips of {clip_len} frames (lengths: {lengths[:10]}...)")
+        raise StoreError(f"no episode is long enough for clips of {clip_len} frames (lengths: {lengths[:10]}...)")
     return np.concatenate(rows).astype(np.int64)
 
 
@@ -61,7 +61,7 @@ class PixelClips(_LazyStore):
         self.clip_len = clip_len
         episodes = EpisodeStore(root).episodes(split)
         if not episodes:
-            raise ValueError(f"{root}: the store has no '{split}' episodes")
+            raise StoreError(f"{root}: the store has no '{split}' episodes")
         self.names = [e.name for e in episodes]
         self.index = clip_index([e.length for e in episodes], clip_len, stride)
 
