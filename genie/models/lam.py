@@ -31,9 +31,14 @@ class LAMModule(L.LightningModule):
 
     def compute_loss(self, batch: dict[str, torch.Tensor]):
         x_BTCHW = to_model(batch["frames"])
-        prediction, vq = self.net(x_BTCHW)
+        prediction, vq, z_BD = self.net(x_BTCHW)
         mse = F.mse_loss(prediction.float(), x_BTCHW[:, -1])
-        return mse + vq.loss, {"recon_mse": mse, "perplexity": vq.perplexity, "codes": vq.codes}
+        logs = {"recon_mse": mse, "perplexity": vq.perplexity, "codes": vq.codes}
+        loss = mse + vq.loss
+        if self.net.history_adversary is not None:
+            adversary_loss, logs["adversary_accuracy"] = self.net.history_adversary_losses(x_BTCHW, z_BD)
+            loss = loss + adversary_loss
+        return loss, logs
 
     def training_step(self, batch, batch_idx):
         loss, logs = self.compute_loss(batch)
@@ -41,6 +46,8 @@ class LAMModule(L.LightningModule):
         self.log("train/loss", loss, prog_bar=True)
         self.log("train/recon_mse", logs["recon_mse"])
         self.log("train/perplexity", logs["perplexity"])
+        if "adversary_accuracy" in logs:
+            self.log("train/adversary_accuracy", logs["adversary_accuracy"])
         self.log("train/codes_used", (counts > 0).sum().float())
         return loss
 

@@ -4,6 +4,11 @@ The encoder sees the history ``x_{t-W+1..t}`` and the next frame ``x_{t+1}``, an
 quantised to one of ``num_actions`` codes. The decoder sees only the history and that code and must reconstruct
 ``x_{t+1}`` (as a residual on x_t); the code is a log2(K)-bit bottleneck, so it can only carry the part of the
 change that the history does not predict — ideally, the player's action.
+
+In practice a plain LAM spends its few bits on whatever changes most (camera scroll, momentum), which the history
+*does* predict. With ``history_adversary_weight`` > 0 a small adversary learns to guess the code from the history
+alone, and the encoder is pushed to make its codes unguessable (adversarial training, the same effect as a
+gradient-reversal layer): for a random agent, what the history cannot predict is the action.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from genie.nn.blocks import FiLMResBlock, downsampler, upsampler
@@ -30,6 +36,7 @@ class LatentActionConfig:
     restart_threshold: float = 0.3
     entropy_weight: float = 0.05
     entropy_temperature: float = 1.0
+    history_adversary_weight: float = 0.0  # > 0: penalise codes that the history alone predicts
 
 
 class LatentActionNet(nn.Module):
@@ -50,6 +57,14 @@ class LatentActionNet(nn.Module):
         self.history_encoder = downsampler(3 * cfg.window, cfg.hidden, cfg.hidden, 2, 0)
         self.action_blocks = nn.ModuleList([FiLMResBlock(cfg.hidden, cfg.code_dim) for _ in range(2)])
         self.decoder = upsampler(cfg.hidden, cfg.hidden, 3, 2, 0)
+        self.history_adversary = None
+        if cfg.history_adversary_weight > 0:
+            self.history_adversary = nn.Sequential(
+                downsampler(3 * cfg.window, cfg.hidden // 2, cfg.hidden // 2, cfg.downsamples, 0),
+                nn.Flatten(),
+                nn.ReLU(),
+                nn.Linear(cfg.hidden // 2 * feat * feat, cfg.num_actions),
+            )
 
     @property
     def num_actions(self) -> int:
@@ -71,9 +86,25 @@ class LatentActionNet(nn.Module):
             h = block(h, action_BD)
         return history_BTCHW[:, -1] + self.decoder(h)
 
-    def forward(self, frames_BTCHW: torch.Tensor) -> tuple[torch.Tensor, QuantizerOutput]:
-        out = self.encode(frames_BTCHW)
-        return self.decode(frames_BTCHW[:, :-1], out.quantized), out
+    def forward(self, frames_BTCHW: torch.Tensor) -> tuple[torch.Tensor, QuantizerOutput, torch.Tensor]:
+        """Predicted next frame [B, 3, H, W], the quantised action, and the encoder vectors z [B, D]."""
+        z_BD = self.encoder(self.stack(frames_BTCHW))
+        out = self.quantizer(z_BD)
+        return self.decode(frames_BTCHW[:, :-1], out.quantized), out, z_BD
+
+    def history_adversary_losses(self, frames_BTCHW: torch.Tensor, z_BD: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(loss, accuracy): the adversary's cross-entropy at guessing the code from the history (trains the
+        adversary only) plus ``weight * sum_k p_k log q_k`` (trains the encoder only: it lowers the probability the
+        adversary gives the encoder's soft code ``p``). Accuracy near chance means codes carry no history."""
+        with torch.autocast(device_type=z_BD.device.type, enabled=False):
+            p_BK = torch.softmax(-self.quantizer.distances(z_BD.float()) / self.cfg.entropy_temperature, dim=1)
+            logits_BK = self.history_adversary(self.stack(frames_BTCHW[:, :-1])).float()
+            codes = p_BK.argmax(1).detach()
+            adversary = F.cross_entropy(logits_BK, codes)
+            log_q_BK = F.log_softmax(logits_BK, dim=1).detach()
+            encoder = self.cfg.history_adversary_weight * (p_BK * log_q_BK).sum(1).mean()
+        accuracy = (logits_BK.argmax(1) == codes).float().mean()
+        return adversary + encoder, accuracy
 
     @torch.no_grad()
     def infer(self, frames_BTCHW: torch.Tensor) -> torch.Tensor:

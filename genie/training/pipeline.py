@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 def train(cfg: DictConfig) -> dict[str, float]:
     """Run the stages of ``cfg.stage``; returns the evaluation metrics (empty when the run does not dream)."""
+    for name in ("lightning.pytorch", "lightning.fabric"):  # print once, through Hydra's handlers
+        logging.getLogger(name).handlers.clear()
     L.seed_everything(cfg.seed, workers=True)
     torch.set_float32_matmul_precision("high")
     run_dir = Path(cfg.paths.output_dir).resolve()
@@ -53,11 +55,13 @@ def train(cfg: DictConfig) -> dict[str, float]:
         components[stage] = fit_stage(stage, cfg, run_dir, store, components, resume)
         record_in_world(run_dir, stage, components[stage])
     record_in_world(run_dir, "data", store.root)
+    metrics = {}
     if cfg.stage.dream and all(s in components for s in STAGES):
         from genie.eval.report import write_report
 
-        return write_report(run_dir, store, OmegaConf.to_container(cfg.dream, resolve=True), cfg.logger)
-    return {}
+        metrics = write_report(run_dir, store, OmegaConf.to_container(cfg.dream, resolve=True), cfg.logger)
+    log.info("run directory: %s (checkpoints in world.json%s)", run_dir, ", artefacts in dream/" if metrics else "")
+    return metrics
 
 
 def plan_components(cfg: DictConfig) -> tuple[dict[str, str], str | None]:
