@@ -6,12 +6,13 @@ import logging
 import os
 import wave
 
+import av
 import numpy as np
 import pytest
 from videos import moving_square, truncate, write_video
 
 from genie.data.store import EpisodeStore
-from genie.data.video import VideoError, VideoReader
+from genie.data.video import VideoError, VideoReader, encode_video
 from genie.data.video_import import assign_splits, import_video_folder, segment_bounds
 from genie.errors import UserError
 
@@ -57,6 +58,21 @@ def test_crop_fills_the_square_and_letterbox_adds_black_bars(tmp_path):
     assert cropped[:, [0, -1]].max() > 0  # background colour to the edges
     assert boxed[:, :6].max() == 0 and boxed[:, -6:].max() == 0  # 96x48 -> 24x12 in the middle rows
     assert boxed[:, 6:18].max(axis=-1).min() > 0  # no black pixel in the picture
+
+
+def test_a_phone_video_with_display_rotation_is_turned_upright(tmp_path):
+    landscape = moving_square(4, 64, 40)
+    plain = read(encode_video(tmp_path / "plain.mp4", landscape), fit="letterbox")
+    with av.open(str(tmp_path / "portrait.mp4"), "w") as container:  # stored landscape, shown portrait
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 40, "yuv420p"
+        stream.set_display_rotation(90)
+        for image in landscape:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+    portrait = read(tmp_path / "portrait.mp4", fit="letterbox")
+    assert np.array_equal(portrait, np.rot90(plain, 1, axes=(1, 2)))
+    assert portrait[:, :, :4].max() == 0 and portrait[:, :, -4:].max() == 0  # bars left and right
 
 
 def test_greyscale_video_is_expanded_to_rgb(tmp_path):

@@ -1,8 +1,9 @@
 """Decode one video file into square uint8 RGB frames of the model's size, refusing damaged or unusable input.
 
 ``VideoReader(path, frame_size)`` yields frames one at a time (uint8 [S, S, 3]), so a long video never has to fit in
-memory. Every frame is converted to RGB (greyscale and palette video included), resized with area averaging and
-fitted to the square frame by one of ``FITS``; with ``fps`` set, frames are subsampled to at most that rate.
+memory. Every frame is converted to RGB (greyscale and palette video included), resized with area averaging, fitted
+to the square frame by one of ``FITS`` and turned upright (display rotation of phone videos); with ``fps`` set,
+frames are subsampled to at most that rate.
 
 A file is refused with a ``VideoError`` that names it when it is empty, cannot be opened as a video, has no video
 stream, is smaller than the frame size (it would need upscaling), or is damaged: FFmpeg reported a decoding error,
@@ -47,6 +48,13 @@ def fit_frame(frame: av.VideoFrame, frame_size: int, fit: str) -> np.ndarray:
         return out
     top, left = (th - frame_size) // 2, (tw - frame_size) // 2
     return np.ascontiguousarray(rgb_HWC[top : top + frame_size, left : left + frame_size])
+
+
+def upright(square_HWC: np.ndarray, rotation: int) -> np.ndarray:
+    """Apply a video's display rotation (degrees counter-clockwise, e.g. 90 for a portrait phone video stored
+    landscape) to a fitted square frame; fitting commutes with quarter turns, so rotating last is exact."""
+    quarter_turns = round(rotation / 90) % 4
+    return np.ascontiguousarray(np.rot90(square_HWC, quarter_turns)) if quarter_turns else square_HWC
 
 
 def needs_upscaling(width: int, height: int, frame_size: int, fit: str) -> bool:
@@ -122,7 +130,7 @@ class VideoReader:
                                 continue
                             next_slot = slot + 1
                         self.kept += 1
-                        yield fit_frame(frame, self.frame_size, self.fit)
+                        yield upright(fit_frame(frame, self.frame_size, self.fit), frame.rotation)
             except av.FFmpegError as e:
                 raise self.fail(f"damaged: decoding failed after {self.decoded} frames ({ffmpeg_reason(e)})") from None
         if ffmpeg_errors:
