@@ -28,8 +28,11 @@ SEED_OFFSETS = {"train": 0, "val": 100_000, "test": 200_000}
 
 def make_env(game: str, frameskip: int, repeat_action_probability: float):
     """``ALE/<game>-v5`` with RGB observations uint8 [210, 160, 3] and the game's minimal action set."""
-    import ale_py
-    import gymnasium as gym
+    try:
+        import ale_py
+        import gymnasium as gym
+    except ImportError as e:  # pragma: no cover - both are dependencies
+        raise UserError(f"data=atari needs ale-py and gymnasium ({e}): pip install ale-py gymnasium") from None
 
     gym.register_envs(ale_py)
     try:
