@@ -11,8 +11,6 @@ frame; every segment keeps its seed. Frames: uint8 [T, S, S, 3], the 210x160 scr
 
 from __future__ import annotations
 
-import logging
-
 import av
 import numpy as np
 from tqdm.auto import tqdm
@@ -20,8 +18,6 @@ from tqdm.auto import tqdm
 from genie.data.store import EpisodeStore
 from genie.data.video import FITS, fit_frame
 from genie.errors import UserError
-
-log = logging.getLogger(__name__)
 
 SEED_OFFSETS = {"train": 0, "val": 100_000, "test": 200_000}
 
