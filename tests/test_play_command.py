@@ -43,7 +43,7 @@ def test_play_reports_bad_settings_in_one_line(trained_run, tmp_path):
     for args, message in [
         (["play.ui=gui"], "play.ui='gui'"),
         (["play.default_action=99"], "play.default_action=99"),
-        (["play.ui=terminal"], "needs an interactive terminal"),
+        (["ui=terminal"], "needs an interactive terminal"),
     ]:
         process = dream(f"run={trained_run}", *args, cwd=tmp_path)
         _, stderr = process.communicate(timeout=300)
@@ -54,7 +54,7 @@ def test_play_reports_bad_settings_in_one_line(trained_run, tmp_path):
 def test_play_in_a_terminal_reads_keys_from_the_tty_and_quits_on_q(trained_run, tmp_path):
     main, child = pty.openpty()
     process = subprocess.Popen([sys.executable, str(ROOT / "dream.py"), "mode=play", f"run={trained_run}",
-                                "play.ui=terminal"], cwd=tmp_path, stdin=child, stdout=child, stderr=child)
+                                "ui=terminal"], cwd=tmp_path, stdin=child, stdout=child, stderr=child)
     os.close(child)
     output = b""
 

@@ -296,5 +296,5 @@ def test_the_terminal_ui_plays_with_digits_and_mapped_keys_and_quits_on_q():
 def test_the_terminal_ui_needs_a_tty():
     from genie.play.terminal import TTYKeys
 
-    with pytest.raises(UserError, match="play.ui=web"):
+    with pytest.raises(UserError, match="use ui=web"):
         TTYKeys(io.StringIO())

@@ -1,4 +1,4 @@
-"""The terminal fallback (``python dream.py mode=play play.ui=terminal``): the world drawn with ANSI true-colour
+"""The terminal fallback (``python dream.py mode=play ui=terminal``): the world drawn with ANSI true-colour
 half blocks (one character = two pixels stacked), keys read from the raw TTY.
 
 Keys: 1..K pick latent action 0..K-1, the arrows and space act through the key map, r restarts from a random
@@ -66,7 +66,7 @@ class TTYKeys:
 
     def __init__(self, stream: TextIO):
         if not stream.isatty():
-            raise UserError("play.ui=terminal needs an interactive terminal (stdin is not a TTY); use play.ui=web")
+            raise UserError("ui=terminal needs an interactive terminal (stdin is not a TTY); use ui=web")
         self.fd = stream.fileno()
         self.saved: list | None = None
 
