@@ -1,24 +1,22 @@
-"""Moving-average rates for the page's read-outs: model steps per second, frames per second."""
+"""Rates for the read-outs (model steps per second, frames per second), averaged over the latest events."""
 
 from __future__ import annotations
 
 import time
+from collections import deque
 
 
 class Rate:
-    """Events per second from an exponential moving average of their durations (or of the gaps between them)."""
+    """Events per second over the last ``window`` events: their count over the sum of their durations (or of the
+    gaps between them), so one slow or one quick event moves the read-out only by its share."""
 
-    def __init__(self, smoothing: float = 0.9):
-        self.smoothing = smoothing
-        self.mean_seconds: float | None = None
+    def __init__(self, window: int = 30):
+        self.seconds: deque[float] = deque(maxlen=window)
         self._last_tick: float | None = None
 
     def observe(self, seconds: float) -> None:
         """Record one event that took ``seconds``."""
-        if self.mean_seconds is None:
-            self.mean_seconds = seconds
-        else:
-            self.mean_seconds = self.smoothing * self.mean_seconds + (1 - self.smoothing) * seconds
+        self.seconds.append(seconds)
 
     def tick(self, now: float | None = None) -> None:
         """Record one event happening at ``now`` (default: the current time); the rate is of the gaps."""
@@ -30,4 +28,5 @@ class Rate:
     @property
     def per_second(self) -> float:
         """Events per second; 0.0 before the first measurement."""
-        return 1.0 / self.mean_seconds if self.mean_seconds else 0.0
+        total = sum(self.seconds)
+        return len(self.seconds) / total if total > 0 else 0.0
