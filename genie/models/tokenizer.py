@@ -1,7 +1,9 @@
-"""Stage 1: the video tokenizer (conv VQ-VAE) as a LightningModule."""
+"""Stage 1: the video tokenizer as a LightningModule: the conv VQ-VAE (``kind="conv"``, frame by frame) or the
+ST-ViViT (``kind="st_vivit"``, trained on clips of ``clip_len`` frames with causal temporal attention)."""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 import lightning as L
@@ -12,17 +14,39 @@ from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMe
 from genie.models.optim import adamw_with_warmup
 from genie.nn.conv_vqvae import ConvVQVAE, ConvVQVAEConfig
 from genie.nn.pixels import to_model
+from genie.nn.st_vivit import STViViT, STViViTConfig
+
+
+NETS = {"conv": (ConvVQVAE, ConvVQVAEConfig), "st_vivit": (STViViT, STViViTConfig)}
+
+
+def build_tokenizer_net(kind: str, net: dict[str, Any]) -> ConvVQVAE | STViViT:
+    if kind not in NETS:
+        raise ValueError(f"model.tokenizer.kind: unknown tokenizer {kind!r} (known: {', '.join(NETS)})")
+    model, config = NETS[kind]
+    settings = [f.name for f in fields(config)]
+    unknown = sorted(set(net) - set(settings))
+    if unknown:
+        raise ValueError(f"model.tokenizer.net: {unknown} are not settings of the {kind} tokenizer "
+                         f"(its settings: {', '.join(settings)})")
+    return model(config(**net))
 
 
 class TokenizerModule(L.LightningModule):
+    """``clip_len``: frames per training clip (the pipeline reads it from the config; 1 for the conv net, which sees
+    every frame alone anyway). A temporal net (ST-ViViT) is trained on whole clips and also validated frame by frame,
+    the way the world model uses it (``val/psnr_framewise``)."""
+
     stage = "tokenizer"
 
-    def __init__(self, net: dict[str, Any], frame_size: int = 64, lr: float = 1e-4, weight_decay: float = 0.0,
-                 warmup_steps: int = 100):
+    def __init__(self, net: dict[str, Any], kind: str = "conv", clip_len: int = 1, frame_size: int = 64,
+                 lr: float = 1e-4, weight_decay: float = 0.0, warmup_steps: int = 100):
         super().__init__()
         self.save_hyperparameters()
-        self.net = ConvVQVAE(ConvVQVAEConfig(**net))
+        self.net = build_tokenizer_net(kind, net)
+        self.temporal = isinstance(self.net, STViViT)
         self.val_psnr = PeakSignalNoiseRatio(data_range=1.0)
+        self.val_psnr_framewise = PeakSignalNoiseRatio(data_range=1.0) if self.temporal else None
         self.val_ssim = StructuralSimilarityIndexMeasure(data_range=1.0)
         self.register_buffer("val_code_counts", torch.zeros(self.net.num_codes), persistent=False)
 
@@ -31,8 +55,13 @@ class TokenizerModule(L.LightningModule):
         return self.net.grid_size(self.hparams.frame_size)
 
     def compute_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]]:
-        x_NCHW = to_model(batch["frames"]).flatten(0, 1)  # every frame of every clip
-        recon, vq = self.net(x_NCHW)
+        x_BTCHW = to_model(batch["frames"])
+        x_NCHW = x_BTCHW.flatten(0, 1)  # every frame of every clip
+        if self.temporal:
+            recon_BTCHW, vq = self.net.forward_clip(x_BTCHW)
+            recon = recon_BTCHW.flatten(0, 1)
+        else:
+            recon, vq = self.net(x_NCHW)
         mse = F.mse_loss(recon.float(), x_NCHW)
         logs = {"recon_mse": mse, "vq_loss": vq.loss, "perplexity": vq.perplexity, "codebook_usage": vq.usage}
         return mse + vq.loss, recon, logs | {"codes": vq.codes, "target": x_NCHW}
@@ -50,6 +79,9 @@ class TokenizerModule(L.LightningModule):
         recon = recon.float().clamp(0, 1)
         self.val_psnr.update(recon, logs["target"])
         self.val_ssim.update(recon, logs["target"])
+        if self.temporal:  # every frame alone, as the world model encodes and decodes
+            framewise, _ = self.net(logs["target"])
+            self.val_psnr_framewise.update(framewise.float().clamp(0, 1), logs["target"])
         self.val_code_counts += torch.bincount(logs["codes"], minlength=self.net.num_codes).float()
         self.log("val/loss", loss, sync_dist=True)
 
@@ -58,6 +90,9 @@ class TokenizerModule(L.LightningModule):
         self.log("val/ssim", self.val_ssim.compute(), sync_dist=True)
         self.log("val/codebook_usage", (self.val_code_counts > 0).float().mean(), sync_dist=True)
         self.val_psnr.reset()
+        if self.temporal:
+            self.log("val/psnr_framewise", self.val_psnr_framewise.compute(), sync_dist=True)
+            self.val_psnr_framewise.reset()
         self.val_ssim.reset()
         self.val_code_counts.zero_()
 

@@ -91,7 +91,7 @@ def plan_components(cfg: DictConfig) -> tuple[dict[str, str], str | None]:
 def fit_stage(stage: str, cfg: DictConfig, run_dir: Path, store: EpisodeStore, components: dict[str, str],
               resume: str | None) -> str:
     budget = cfg.budget[stage]
-    clip_len = 1 if stage == "tokenizer" else cfg.window + 1
+    clip_len = cfg.model.tokenizer.clip_len if stage == "tokenizer" else cfg.window + 1
     data_root, kind = str(store.root), "pixels"
     overrides: dict[str, Any] = {"frame_size": store.frame_size}
     if stage == "lam":
