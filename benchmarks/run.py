@@ -20,7 +20,6 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf, open_dict
 
 from genie.cli import cpu_precision, register_resolvers
-from genie.nn.pixels import to_model
 from genie.world import WorldModel
 
 ROOT = Path(__file__).resolve().parents[1]

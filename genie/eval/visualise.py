@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
 from PIL import Image, ImageDraw
+
+from genie.data.store import atomic_file
 
 
 def upscale(frames_NHWC: np.ndarray, factor: int) -> np.ndarray:
@@ -46,14 +46,8 @@ def side_by_side(*videos_THWC: np.ndarray, gap: int = 2) -> np.ndarray:
 def write_gif(path: Path, frames_THWC: np.ndarray, fps: float = 10.0) -> Path:
     """Atomically write a looping GIF."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".gif")
-    os.close(fd)
-    try:
-        iio.imwrite(tmp, frames_THWC, extension=".gif", duration=1000 / fps, loop=0)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with atomic_file(path) as f:
+        iio.imwrite(f, frames_THWC, extension=".gif", duration=1000 / fps, loop=0)
     return path
 
 
