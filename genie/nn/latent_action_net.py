@@ -34,7 +34,7 @@ class LatentActionConfig:
     decay: float = 0.95
     commitment: float = 0.25
     restart_threshold: float = 0.3
-    entropy_weight: float = 0.05
+    entropy_weight: float = 0.001
     entropy_temperature: float = 1.0
     history_adversary_weight: float = 0.0  # > 0: penalise codes that the history alone predicts
 
