@@ -78,7 +78,7 @@ def load_module(path: str | Path, stage: str) -> L.LightningModule:
     try:
         module = cls(**hparams)
         module.load_state_dict(ckpt["state_dict"])
-    except (TypeError, RuntimeError) as e:
+    except (TypeError, ValueError, RuntimeError) as e:  # unknown settings, missing or misshapen weights
         raise CheckpointMismatch(f"{path}: not a {stage} checkpoint ({str(e).splitlines()[0]})") from e
     return module.eval()
 
