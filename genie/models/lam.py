@@ -63,12 +63,20 @@ class LAMModule(L.LightningModule):
             return
         codes, true = torch.cat(self._val_codes), torch.cat(self._val_true)
         self._val_codes, self._val_true = [], []
-        counts = torch.bincount(codes, minlength=self.net.num_actions).float()
-        p = counts / counts.sum()
-        self.log("val/codes_used", (counts > 0).sum().float(), sync_dist=True)
-        self.log("val/perplexity", torch.exp(-(p * torch.log(p + 1e-10)).sum()), sync_dist=True)
-        if (true >= 0).all():
-            self.log("val/action_nmi", float(normalized_mutual_info_score(true.numpy(), codes.numpy())), sync_dist=True)
+        for key, value in code_metrics(codes, true, self.net.num_actions).items():
+            self.log(f"val/{key}", value, sync_dist=True)
 
     def configure_optimizers(self):
         return adamw_with_warmup(self, self.hparams.lr, self.hparams.weight_decay, self.hparams.warmup_steps)
+
+
+def code_metrics(codes: torch.Tensor, true: torch.Tensor, num_actions: int) -> dict[str, float]:
+    """Latent codes int [N] vs true actions int [N] (-1: unlabelled): codes used, code perplexity, and the NMI of
+    codes and true actions when every clip is labelled."""
+    counts = torch.bincount(codes, minlength=num_actions).float()
+    p = counts / counts.sum()
+    perplexity = torch.exp(-(p * torch.log(p + 1e-10)).sum())
+    metrics = {"codes_used": float((counts > 0).sum()), "perplexity": float(perplexity)}
+    if (true >= 0).all():
+        metrics["action_nmi"] = float(normalized_mutual_info_score(true.numpy(), codes.numpy()))
+    return metrics

@@ -8,6 +8,10 @@ The dynamics stage trains on a token store cached under ``paths.data_dir/tokens`
 
 A stage listed in ``stage.stages`` is trained unless ``run.<stage>`` names a run directory or checkpoint to reuse.
 ``ckpt_path=<.../checkpoints/<stage>/last.ckpt>`` resumes that stage of that run and reuses its earlier stages.
+
+Stage ``world`` co-trains the LAM and the dynamics model on a frozen tokenizer (genie/models/world.py); it saves
+``checkpoints/world/{last,final}.ckpt`` (resume with ``ckpt_path=<run>/checkpoints/world/last.ckpt``) and, at the end,
+``checkpoints/{lam,dynamics}/final.ckpt`` for world.json, so a co-trained world loads like any other.
 """
 
 from __future__ import annotations
@@ -28,10 +32,14 @@ from genie.data.datamodule import ClipDataModule
 from genie.data.prepare import prepare_store
 from genie.data.store import EpisodeStore
 from genie.errors import UserError
+from genie.models.world import WorldTrainingModule
 from genie.training.callbacks import FinishWandb, SaveFinal, StageProgress
 from genie.training.tokenize import build_token_store
+from genie.training.world_parts import split_world_checkpoint
 
 log = logging.getLogger(__name__)
+
+EARLIER_STAGES = {"tokenizer": (), "lam": ("tokenizer",), "dynamics": ("tokenizer", "lam"), "world": ("tokenizer",)}
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
@@ -53,7 +61,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
             continue
         resume = cfg.ckpt_path if stage == resume_stage else None
         components[stage] = fit_stage(stage, cfg, run_dir, store, components, resume)
-        record_in_world(run_dir, stage, components[stage])
+        trained = {stage: components[stage]}
+        if stage == "world":
+            trained = split_world_checkpoint(components[stage], run_dir / "checkpoints")
+        for name, ckpt in trained.items():
+            components[name] = str(ckpt)
+            record_in_world(run_dir, name, ckpt)
     record_in_world(run_dir, "data", store.root)
     metrics = {}
     if cfg.stage.dream and all(s in components for s in STAGES):
@@ -73,11 +86,11 @@ def plan_components(cfg: DictConfig) -> tuple[dict[str, str], str | None]:
         if not ckpt.is_file():
             raise UserError(f"ckpt_path={cfg.ckpt_path}: file not found")
         resume_stage = ckpt.parent.name
-        if resume_stage not in STAGES or ckpt.parent.parent.name != "checkpoints":
-            raise UserError(f"ckpt_path={ckpt}: expected <run>/checkpoints/<{'|'.join(STAGES)}>/<name>.ckpt")
+        if resume_stage not in EARLIER_STAGES or ckpt.parent.parent.name != "checkpoints":
+            raise UserError(f"ckpt_path={ckpt}: expected <run>/checkpoints/<{'|'.join(EARLIER_STAGES)}>/<name>.ckpt")
         earlier_run = ckpt.parent.parent.parent
         previous = read_world(earlier_run)
-        for stage in STAGES[: STAGES.index(resume_stage)]:
+        for stage in EARLIER_STAGES[resume_stage]:
             if stage in previous:
                 components[stage] = previous[stage]
         components[resume_stage] = str(ckpt)
@@ -91,14 +104,17 @@ def plan_components(cfg: DictConfig) -> tuple[dict[str, str], str | None]:
 def fit_stage(stage: str, cfg: DictConfig, run_dir: Path, store: EpisodeStore, components: dict[str, str],
               resume: str | None) -> str:
     budget = cfg.budget[stage]
-    clip_len = cfg.model.tokenizer.clip_len if stage == "tokenizer" else cfg.window + 1
+    clip_len = {"tokenizer": cfg.model.tokenizer.clip_len, "world": 2 * cfg.window}.get(stage, cfg.window + 1)
     data_root, kind = str(store.root), "pixels"
     overrides: dict[str, Any] = {"frame_size": store.frame_size}
     if stage == "lam":
         overrides["net"] = {"window": cfg.window}
     if stage == "dynamics":
         data_root, kind, overrides = prepare_dynamics_data(cfg, run_dir, store, components)
-    module = instantiate(cfg.model[stage], _convert_="all", **merge_net(cfg.model[stage], overrides))
+    if stage == "world":
+        module = build_world_module(cfg, store, components)
+    else:
+        module = instantiate(cfg.model[stage], _convert_="all", **merge_net(cfg.model[stage], overrides))
     datamodule = ClipDataModule(data_root, kind, clip_len, budget.batch_size, cfg.data.num_workers, cfg.eval_stride)
     ckpt_dir = run_dir / "checkpoints" / stage
     trainer = instantiate(
@@ -132,6 +148,37 @@ def merge_net(model_cfg: DictConfig, overrides: dict[str, Any]) -> dict[str, Any
     if "net" in overrides:
         merged["net"] = {**OmegaConf.to_container(model_cfg.net, resolve=True), **overrides["net"]}
     return merged
+
+
+def build_world_module(cfg: DictConfig, store: EpisodeStore, components: dict[str, str]) -> WorldTrainingModule:
+    """The LAM and dynamics model of ``model.lam`` / ``model.dynamics``, to co-train on this run's tokenizer."""
+    if "tokenizer" not in components:
+        raise UserError("stage world needs a tokenizer: train it in this run (stage.stages=[tokenizer,world]) or pass "
+                        "run.tokenizer=<run dir or .ckpt>")
+    tokenizer = load_module(components["tokenizer"], "tokenizer")
+    check_compatible(tokenizer, None, None, cfg.window, store.frame_size, components)
+    lam_overrides = {"frame_size": store.frame_size, "net": {"window": cfg.window}}
+    dynamics_overrides = {
+        "frame_size": store.frame_size,
+        "token_grid": tokenizer.token_grid,
+        "net": {"num_codes": tokenizer.net.num_codes, "num_actions": cfg.model.lam.net.num_actions,
+                "window": cfg.window},
+    }
+    module = WorldTrainingModule(
+        tokenizer={"kind": tokenizer.hparams.kind, "net": tokenizer.hparams.net},
+        lam=module_settings(cfg.model.lam, lam_overrides),
+        dynamics=module_settings(cfg.model.dynamics, dynamics_overrides),
+        **OmegaConf.to_container(cfg.stage.world, resolve=True),
+    )
+    module.tokenizer.load_state_dict(tokenizer.net.state_dict())
+    return module
+
+
+def module_settings(model_cfg: DictConfig, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments ``instantiate(model_cfg, **overrides)`` would pass, as plain values."""
+    settings = OmegaConf.to_container(model_cfg, resolve=True)
+    settings.pop("_target_")
+    return {**settings, **merge_net(model_cfg, overrides)}
 
 
 def prepare_dynamics_data(cfg: DictConfig, run_dir: Path, store: EpisodeStore, components: dict[str, str]):
