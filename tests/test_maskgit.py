@@ -41,7 +41,7 @@ def random_clip(batch: int = 3, seed: int = 1) -> tuple[torch.Tensor, torch.Tens
 @pytest.mark.parametrize("patch", [1, 2])
 @pytest.mark.parametrize("k", [1, 2, 3, 4])
 def test_changing_frame_k_or_later_actions_never_changes_an_earlier_prediction(patch, k):
-    model = tiny_maskgit(patch=patch)
+    model = tiny_maskgit(patch=patch, targets="all")  # every frame after the first has masked tokens
     tokens, actions = random_clip()
     masked = model.sample_mask(tokens)[0]
     changed_tokens, changed_masked, changed_actions = tokens.clone(), masked.clone(), actions.clone()
@@ -58,7 +58,7 @@ def test_changing_frame_k_or_later_actions_never_changes_an_earlier_prediction(p
 
 @pytest.mark.parametrize("t", [0, 1, 2, 3])
 def test_action_t_conditions_frame_t_plus_1_and_nothing_before_it(t):
-    model = tiny_maskgit()
+    model = tiny_maskgit(targets="all")  # every frame after the first has masked tokens
     tokens, actions = random_clip()
     masked = model.sample_mask(tokens)[0]
     changed_actions = actions.clone()
@@ -85,7 +85,7 @@ def test_cached_one_step_decoding_matches_the_full_causal_pass():
 @pytest.mark.parametrize("kind,net", [
     ("cnn", {"num_codes": K, "num_actions": A, "window": W, "token_dim": 8, "hidden": 32, "action_dim": 8,
              "dilations": [1, 2]}),
-    ("maskgit", {**TINY_NET, "schedule": "cosine"}),
+    ("maskgit", {**TINY_NET, "schedule": "cosine", "targets": "all"}),
     ("maskgit", {**TINY_NET, "schedule": "linear", "targets": "last", "patch": 2}),
 ])
 @pytest.mark.parametrize("temperature", [0.0, 1.0])

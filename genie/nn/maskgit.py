@@ -4,12 +4,16 @@ Input. Each frame is M = h * w tokens. A visible token is its code's embedding; 
 vector plus the embedding of the latent action that *produced its frame* (a_{t-1} for frame t, DESIGN §3), so a masked
 position asks "what is here after action a?". Visible tokens carry no action: the history handed to ``predict_next``
 is fully visible and needs no actions of its own. Learned row, column and frame-index embeddings are added to all.
+With ``patch`` p > 1 the embeddings of each p x p patch of tokens (width E = C / p^2 each) sit side by side in one
+transformer position and the head predicts the p^2 tokens of a position: p = 2 makes a 16x16 grid 64 positions per
+frame, ~4x less compute than Genie's one position per token (p = 1), which is what makes this model trainable on a CPU.
 
 Training (``compute_loss``). Clips of window + 1 frames. Each sample draws its own mask rate r ~ U[0.5, 1] and masks
-ceil(r * M) random tokens of each predicted frame: frames 1..window (``targets="all"``, window training targets per
-clip; a prediction then sees partly masked history, as each history frame is itself a target) or only the last
-(``targets="last"``, history always visible as at inference). Loss: cross-entropy on the masked tokens. Causal time
-attention keeps frame t blind to frames > t, so every target is predicted from frames <= t and actions <= a_{t-1}.
+ceil(r * M) random tokens of each predicted frame: only the last (``targets="last"``, the default: the history is
+always visible, as at inference) or frames 1..window (``targets="all"``, as in Genie: window targets per clip, but
+each history frame is then itself >= 50 % masked, which hides the motion cues; it learned far slower on CoinRun, see
+configs/model/dynamics/maskgit.yaml). Loss: cross-entropy on the masked tokens. Causal time attention keeps frame t
+blind to frames > t, so every target is predicted from frames <= t and actions <= a_{t-1}.
 
 Readout. logits of frame t = head(features) + ``copy_bias`` * onehot(tokens of frame t-1): most tokens of a game frame
 stay put, so the network learns what changes (the CNN forecaster's copy prior).
@@ -51,7 +55,7 @@ class MaskGITConfig:
     mlp_ratio: int = 4
     max_grid: int = 16  # largest token grid side the position embeddings cover
     patch: int = 1  # p x p tokens share one transformer position (N = h * w / p^2): 1 as in Genie, 2 is 4x cheaper
-    targets: str = "all"  # all | last: which frames of a training clip are masked and predicted
+    targets: str = "last"  # last | all: which frames of a training clip are masked and predicted
     decode_steps: int = 8
     schedule: str = "cosine"  # cosine | linear: fraction of tokens still masked after each decoding pass
 
