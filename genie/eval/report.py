@@ -50,7 +50,9 @@ def tsne_plot(path: Path, clips: EvalClips, store: EpisodeStore, max_points: int
     points = embedding.fit_transform(clips.lam_embeddings[pick])
     colourings = {"latent action (LAM code)": (clips.lam_codes[pick], None)}
     if (clips.true_actions[pick] >= 0).all():
-        colourings["true action"] = (clips.true_actions[pick], store.manifest.get("action_meanings"))
+        colourings["true action"] = (clips.true_actions[pick], store.action_meanings)
+        if (effects := store.effects()) is not None:
+            colourings["true effect"] = (np.asarray(effects[0])[clips.true_actions[pick]], effects[1])
     return tsne_figure(path, points, colourings)
 
 

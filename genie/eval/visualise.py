@@ -72,11 +72,13 @@ def tsne_figure(path: Path, embedding_N2: np.ndarray, colourings: dict[str, tupl
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(colourings), figsize=(6 * len(colourings), 5), squeeze=False)
+    palette = plt.get_cmap("tab20").colors  # 20 distinct colours: CoinRun has 15 actions
     for ax, (title, (labels, names)) in zip(axes[0], colourings.items()):
-        for value in np.unique(labels):
+        for i, value in enumerate(np.unique(labels)):
             mask = labels == value
             name = names[value] if names is not None and 0 <= value < len(names) else str(value)
-            ax.scatter(embedding_N2[mask, 0], embedding_N2[mask, 1], s=6, label=name, alpha=0.7)
+            ax.scatter(embedding_N2[mask, 0], embedding_N2[mask, 1], s=6, label=name, alpha=0.7,
+                       color=palette[(2 * i) % 20 if len(np.unique(labels)) <= 10 else i % 20])
         ax.set_title(title)
         ax.set_xticks([])
         ax.set_yticks([])
