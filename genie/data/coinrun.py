@@ -13,6 +13,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from genie.data.store import EpisodeStore
+from genie.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,8 @@ ACTION_EFFECTS = [0, 0, 0, 3, 3, 2, 1, 1, 1, 3, 3, 3, 3, 3, 3]  # effect class o
 LEVEL_OFFSETS = {"train": 0, "val": 100_000, "test": 200_000}
 
 
-class CoinRunUnavailable(RuntimeError):
-    pass
+class CoinRunUnavailable(UserError):
+    """procgen is not installed (no wheel for this platform): printed as one line by the entry points."""
 
 
 def make_env(num_envs: int, start_level: int, num_levels: int, distribution_mode: str, seed: int):
