@@ -70,6 +70,20 @@ def test_action_t_conditions_frame_t_plus_1_and_nothing_before_it(t):
     assert not torch.allclose(changed[:, t], logits[:, t], atol=1e-3)
 
 
+def test_visible_history_needs_no_actions_only_the_predicted_frame_does():
+    """With targets="last" the history is fully visible, as in ``predict_next``, which is given only a_t."""
+    model = tiny_maskgit(targets="last")
+    tokens, actions = random_clip()
+    masked = model.sample_mask(tokens)[0]
+    history_actions, last_action = actions.clone(), actions.clone()
+    history_actions[:, :-1] = (actions[:, :-1] + 1) % A
+    last_action[:, -1] = (actions[:, -1] + 1) % A
+    with torch.no_grad():
+        logits = model(tokens, masked, actions)
+        torch.testing.assert_close(model(tokens, masked, history_actions), logits, rtol=0, atol=0)
+        assert not torch.allclose(model(tokens, masked, last_action)[:, -1], logits[:, -1], atol=1e-3)
+
+
 def test_cached_one_step_decoding_matches_the_full_causal_pass():
     """predict_next encodes the history once and extends its time-attention cache by one frame: with one decoding
     pass its answer is the argmax of a full teacher-forced pass with the last frame fully masked."""

@@ -1,12 +1,15 @@
 """MaskGIT dynamics: an ST-transformer that fills in masked tokens of frame t+1 from frames <= t and the action a_t.
 
-Input. Each frame is M = h * w tokens. A visible token is its code's embedding; a masked token is a learned [MASK]
-vector plus the embedding of the latent action that *produced its frame* (a_{t-1} for frame t, DESIGN §3), so a masked
-position asks "what is here after action a?". Visible tokens carry no action: the history handed to ``predict_next``
-is fully visible and needs no actions of its own. Learned row, column and frame-index embeddings are added to all.
+Input. Each frame is M = h * w tokens. A visible token is its code's embedding, a masked one a learned [MASK] vector;
+learned row, column and frame-index embeddings are added to all.
 With ``patch`` p > 1 the embeddings of each p x p patch of tokens (width E = C / p^2 each) sit side by side in one
 transformer position and the head predicts the p^2 tokens of a position: p = 2 makes a 16x16 grid 64 positions per
 frame, ~4x less compute than Genie's one position per token (p = 1), which is what makes this model trainable on a CPU.
+
+Actions. A frame being predicted (one with masked tokens) is conditioned on the latent action that *produced* it
+(a_{t-1} for frame t, DESIGN §3): before every ST block, a per-layer embedding of that action is added to all of the
+frame's positions (the CNN forecaster conditions every block too, by FiLM). Fully visible frames carry no action, so
+the history handed to ``predict_next`` needs no actions of its own: only a_t, for the frame it predicts.
 
 Training (``compute_loss``). Clips of window + 1 frames. Each sample draws its own mask rate r ~ U[0.5, 1] and masks
 ceil(r * M) random tokens of each predicted frame: only the last (``targets="last"``, the default: the history is
@@ -92,31 +95,28 @@ class MaskGITDynamics(nn.Module):
             raise ValueError(f"maskgit d_model={C} is not divisible by patch**2={cfg.patch**2}")
         self.token_embedding = nn.Embedding(cfg.num_codes, E)
         self.mask_token = nn.Parameter(torch.randn(E) * 0.02)
-        self.action_embedding = nn.Embedding(cfg.num_actions, E)
         self.row_embedding = nn.Embedding(cfg.max_grid, E)
         self.column_embedding = nn.Embedding(cfg.max_grid, E)
         self.frame_embedding = nn.Embedding(cfg.window + 1, C)
         self.blocks = nn.ModuleList([STBlock(C, cfg.heads, cfg.mlp_ratio) for _ in range(cfg.layers)])
+        self.action_embeddings = nn.ModuleList([nn.Embedding(cfg.num_actions, C) for _ in range(cfg.layers)])
         self.norm = nn.LayerNorm(C)
         self.head = nn.Linear(C, cfg.patch**2 * cfg.num_codes)
         self.copy_bias = nn.Parameter(torch.tensor(3.0))
-        for embedding in (self.token_embedding, self.action_embedding, self.row_embedding, self.column_embedding,
-                          self.frame_embedding):
+        for embedding in (self.token_embedding, self.row_embedding, self.column_embedding, self.frame_embedding,
+                          *self.action_embeddings):
             nn.init.normal_(embedding.weight, std=0.02)
 
     # ------------------------------------------------------------------ pieces
-    def embed(self, tokens_BThw: torch.Tensor, masked_BThw: torch.Tensor, producing_actions_BT: torch.Tensor,
-              first_frame: int = 0) -> torch.Tensor:
-        """-> x [B, T, N, C]. tokens int in [0, K) (ignored where masked); masked bool; producing_actions int
-        [B, T]: entry t is the action that produced frame t (used only where frame t has masked tokens);
-        ``first_frame``: frame index of tokens[:, 0] within the window + 1 frames of a clip."""
+    def embed(self, tokens_BThw: torch.Tensor, masked_BThw: torch.Tensor, first_frame: int = 0) -> torch.Tensor:
+        """-> x [B, T, N, C]. tokens int in [0, K) (ignored where masked); masked bool; ``first_frame``: frame
+        index of tokens[:, 0] within the window + 1 frames of a clip."""
         B, T, h, w = tokens_BThw.shape
         p = self.cfg.patch
         if h % p or w % p or max(h, w) > self.cfg.max_grid:
             raise ValueError(f"token grid {h}x{w}: maskgit needs sides divisible by patch={p} and at most "
                              f"max_grid={self.cfg.max_grid}")
-        masked_BTE = self.mask_token + self.action_embedding(producing_actions_BT)
-        x_BThwE = torch.where(masked_BThw[..., None], masked_BTE[:, :, None, None], self.token_embedding(tokens_BThw))
+        x_BThwE = torch.where(masked_BThw[..., None], self.mask_token, self.token_embedding(tokens_BThw))
         x_BThwE = x_BThwE + self.row_embedding.weight[:h, None] + self.column_embedding.weight[None, :w]
         frames_TC = self.frame_embedding(torch.arange(first_frame, first_frame + T, device=tokens_BThw.device))
         return group_patches(x_BThwE, p) + frames_TC[:, None]
@@ -133,9 +133,10 @@ class MaskGITDynamics(nn.Module):
         visible), actions int [B, T-1] (``actions[:, t]`` moves frame t to t+1) -> logits [B, T-1, h, w, K] of
         frames 1..T-1; frame t's logits depend on frames <= t (visible tokens) and actions < t only."""
         producing_BT = torch.cat([actions_BT[:, :1], actions_BT], dim=1)  # frame 0's entry is never used
-        x_BTNC = self.embed(tokens_BThw, masked_BThw, producing_BT)
-        for block in self.blocks:
-            x_BTNC, _ = block(x_BTNC)
+        predicted_BT11 = masked_BThw.flatten(2).any(-1)[:, :, None, None]
+        x_BTNC = self.embed(tokens_BThw, masked_BThw)
+        for block, action_embedding in zip(self.blocks, self.action_embeddings):
+            x_BTNC, _ = block(x_BTNC + predicted_BT11 * action_embedding(producing_BT)[:, :, None])
         return self.readout(x_BTNC[:, 1:], tokens_BThw[:, :-1])
 
     # ------------------------------------------------------------------ training
@@ -174,8 +175,7 @@ class MaskGITDynamics(nn.Module):
         if W != self.cfg.window:
             raise ValueError(f"maskgit dynamics expects {self.cfg.window} history frames, got {W}")
         M, steps = h * w, self.cfg.decode_steps
-        visible_BThw = torch.zeros_like(history_BThw, dtype=torch.bool)  # so the actions given here are never read
-        x_BTNC = self.embed(history_BThw, visible_BThw, actions_B[:, None].expand(B, W))
+        x_BTNC = self.embed(history_BThw, torch.zeros_like(history_BThw, dtype=torch.bool))
         cache: list[KeysValues] = []
         for block in self.blocks:
             x_BTNC, keys_values = block(x_BTNC)
@@ -184,9 +184,9 @@ class MaskGITDynamics(nn.Module):
         tokens_BM = torch.zeros(B, M, dtype=torch.long, device=history_BThw.device)
         masked_BM = torch.ones(B, M, dtype=torch.bool, device=history_BThw.device)
         for step in range(steps):
-            x_B1NC = self.embed(tokens_BM.view(B, 1, h, w), masked_BM.view(B, 1, h, w), actions_B[:, None], W)
-            for block, past in zip(self.blocks, cache):
-                x_B1NC, _ = block(x_B1NC, past)
+            x_B1NC = self.embed(tokens_BM.view(B, 1, h, w), masked_BM.view(B, 1, h, w), W)
+            for block, action_embedding, past in zip(self.blocks, self.action_embeddings, cache):
+                x_B1NC, _ = block(x_B1NC + action_embedding(actions_B)[:, None, None], past)
             logits_BMK = self.readout(x_B1NC, history_BThw[:, -1:]).view(B, M, -1).float()
             guess_BM, confidence_BM = self.guess(logits_BMK, temperature, generator)
             progress = (step + 1) / steps
