@@ -46,3 +46,19 @@ def trained_run(tmp_path_factory, shared_data) -> Path:
     cfg = compose_train(tmp, data_dir=shared_data)
     train(cfg)
     return Path(cfg.paths.output_dir)
+
+
+@pytest.fixture(scope="session")
+def world(trained_run):
+    """The tiny trained run's WorldModel (read-only)."""
+    from genie.world import WorldModel
+
+    return WorldModel.load(trained_run)
+
+
+@pytest.fixture(scope="session")
+def store(trained_run):
+    """The episode store the tiny trained run was trained on (read-only)."""
+    from genie.runs import open_store_of_run
+
+    return open_store_of_run(trained_run)

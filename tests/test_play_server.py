@@ -17,19 +17,7 @@ from PIL import Image
 from genie.data.store import EpisodeInfo, StoreError
 from genie.play.server import PlayServer
 from genie.play.settings import PlaySettings
-from genie.runs import open_store_of_run
-from genie.world import WorldModel
 from play_worlds import scripted_world
-
-
-@pytest.fixture(scope="module")
-def world(trained_run) -> WorldModel:
-    return WorldModel.load(trained_run)
-
-
-@pytest.fixture(scope="module")
-def store(trained_run):
-    return open_store_of_run(trained_run)
 
 
 def serve(world, store, **settings):

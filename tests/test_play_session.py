@@ -22,21 +22,9 @@ from genie.play.session import START, PlaySession
 from genie.play.settings import PlaySettings
 from genie.play.starts import UploadTooLarge, any_start, episode_context, random_context, read_upload
 from genie.play.terminal import parse_keys, render, run_terminal
-from genie.runs import open_store_of_run
-from genie.world import WorldModel
 from play_worlds import scripted_world
 
 MB = 2**20
-
-
-@pytest.fixture(scope="module")
-def world(trained_run) -> WorldModel:
-    return WorldModel.load(trained_run)
-
-
-@pytest.fixture(scope="module")
-def store(trained_run):
-    return open_store_of_run(trained_run)
 
 
 def start_frames(store, world, split="test"):
