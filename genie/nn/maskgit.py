@@ -59,7 +59,7 @@ class MaskGITConfig:
     max_grid: int = 16  # largest token grid side the position embeddings cover
     patch: int = 1  # p x p tokens share one transformer position (N = h * w / p^2): 1 as in Genie, 2 is 4x cheaper
     targets: str = "last"  # last | all: which frames of a training clip are masked and predicted
-    decode_steps: int = 8
+    decode_steps: int = 6
     schedule: str = "cosine"  # cosine | linear: fraction of tokens still masked after each decoding pass
 
 
@@ -164,7 +164,7 @@ class MaskGITDynamics(nn.Module):
         return loss, {"token_accuracy": accuracy, "mask_rate": rate_B.mean()}
 
     # ------------------------------------------------------------------ decoding
-    @torch.no_grad()
+    @torch.inference_mode()
     def predict_next(
         self, history_BThw: torch.Tensor, actions_B: torch.Tensor, temperature: float = 0.0,
         generator: torch.Generator | None = None,
