@@ -18,13 +18,8 @@ from tests.conftest import CONFIGS, compose_train
 K, A, W, GRID = 32, 4, 4, 8  # the debug=tiny world: 32 codes, 4 latent actions, window 4, 8x8 tokens
 TINY_NET = {"num_codes": K, "num_actions": A, "window": W, "d_model": 32, "layers": 2, "heads": 2, "max_grid": GRID,
             "decode_steps": 4}
-# debug=tiny sizes the CNN forecaster; drop those keys and size the transformer instead.
-TINY_MASKGIT_OVERRIDES = (
-    "model/dynamics=maskgit",
-    *(f"~model.dynamics.net.{key}" for key in ("token_dim", "hidden", "action_dim", "dilations")),
-    "model.dynamics.net.d_model=32", "model.dynamics.net.layers=2", "model.dynamics.net.heads=2",
-    "model.dynamics.net.decode_steps=4",
-)
+# debug=tiny sizes the transformer through configs/debug/sizes/tiny_dynamics_maskgit.yaml
+TINY_MASKGIT_OVERRIDES = ("model/dynamics=maskgit",)
 
 
 def tiny_maskgit(**overrides) -> MaskGITDynamics:

@@ -16,12 +16,8 @@ from tests.conftest import compose_train
 
 SMALL = STViViTConfig(num_codes=32, code_dim=8, d_model=32, heads=2, encoder_layers=1, decoder_layers=1)
 
-# debug=tiny sizes the conv net (hidden, res_blocks), which the ST-ViViT does not have: drop those, shrink this one
-TINY_ST_VIVIT = (
-    "model/tokenizer=st_vivit", "~model.tokenizer.net.hidden", "~model.tokenizer.net.res_blocks",
-    "model.tokenizer.net.d_model=32", "model.tokenizer.net.heads=2",
-    "model.tokenizer.net.encoder_layers=1", "model.tokenizer.net.decoder_layers=1",
-)
+# debug=tiny sizes the ST-ViViT through configs/debug/sizes/tiny_tokenizer_st_vivit.yaml
+TINY_ST_VIVIT = ("model/tokenizer=st_vivit",)
 
 
 def trained_on(x_NCHW: torch.Tensor, net: STViViT) -> STViViT:

@@ -80,3 +80,16 @@ def test_pipeline_writes_every_artefact(trained_run):
                 "dynamics/token_accuracy", "dynamics/psnr_rollout_t16", "dynamics/delta_t_psnr"):
         assert key in metrics, key
     assert 0 < metrics["tokenizer/codebook_usage"] <= 1
+
+
+@pytest.mark.parametrize("option", ["model/tokenizer=conv_vqvae", "model/tokenizer=st_vivit", "model/lam=conv",
+                                    "model/dynamics=cnn", "model/dynamics=maskgit"])
+def test_debug_tiny_sizes_every_model_option(tmp_path, option):
+    """debug=tiny must shrink whichever net a model option picks (configs/debug/sizes), never pass it another
+    kind's keys: every option composes and builds a small module."""
+    from hydra.utils import instantiate
+
+    cfg = compose_train(tmp_path, option)
+    group = option.split("=")[0].split("/")[1]
+    module = instantiate(cfg.model[group], _convert_="all")
+    assert sum(p.numel() for p in module.parameters()) < 200_000

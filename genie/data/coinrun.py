@@ -50,16 +50,24 @@ def make_env(num_envs: int, start_level: int, num_levels: int, distribution_mode
 
 
 class RandomPolicy:
-    """Uniform over the 15 buttons; with ``sticky`` > 0 the previous action is repeated with that probability."""
+    """Uniform over the 15 buttons. ``hold`` > 1 scripts the agent: every draw is held for ``hold`` steps (the envs'
+    holds are staggered), so each action's effect is clean (a run, not one step of momentum). With ``sticky`` > 0 a
+    draw repeats the previous action with that probability."""
 
-    def __init__(self, num_envs: int, rng: np.random.Generator, sticky: float = 0.0):
-        self.rng, self.sticky = rng, sticky
+    def __init__(self, num_envs: int, rng: np.random.Generator, sticky: float = 0.0, hold: int = 1):
+        if hold < 1:
+            raise UserError(f"data.hold: must be >= 1 (steps each action is held), got {hold}")
+        self.rng, self.sticky, self.hold = rng, sticky, hold
         self.previous = rng.integers(0, len(ACTION_MEANINGS), size=num_envs)
+        # steps the current action has been held (no draw at hold 1: the random agent's stream stays as it was)
+        self.held_for = rng.integers(0, hold, size=num_envs) if hold > 1 else np.zeros(num_envs, np.int64)
 
     def __call__(self) -> np.ndarray:
+        draw = self.held_for >= self.hold - 1
         fresh = self.rng.integers(0, len(ACTION_MEANINGS), size=len(self.previous))
         keep = self.rng.random(len(self.previous)) < self.sticky
-        self.previous = np.where(keep, self.previous, fresh)
+        self.previous = np.where(draw & ~keep, fresh, self.previous)
+        self.held_for = np.where(draw, 0, self.held_for + 1)
         return self.previous.copy()
 
 
@@ -73,6 +81,7 @@ def generate_coinrun(
     num_envs: int = 32,
     distribution_mode: str = "easy",
     sticky: float = 0.0,
+    hold: int = 1,
     seed: int = 0,
 ) -> EpisodeStore:
     """Fill ``root`` until each split holds its frame budget. Re-running after an interruption continues."""
@@ -81,7 +90,7 @@ def generate_coinrun(
     store = EpisodeStore.create(
         root, source="coinrun", frame_size=64, fps=15, num_actions=len(ACTION_MEANINGS),
         action_meanings=ACTION_MEANINGS,
-        extra={"levels_per_split": levels_per_split, "level_offsets": LEVEL_OFFSETS, "sticky": sticky,
+        extra={"levels_per_split": levels_per_split, "level_offsets": LEVEL_OFFSETS, "sticky": sticky, "hold": hold,
                "effect_names": EFFECT_NAMES, "action_effects": ACTION_EFFECTS},
     )
     for split_index, (split, budget) in enumerate(frames_per_split.items()):
@@ -90,7 +99,7 @@ def generate_coinrun(
             continue
         run_seed = seed * 7919 + split_index * 131 + len(store.episodes(split))  # fresh streams on resume
         env = make_env(num_envs, LEVEL_OFFSETS[split], levels_per_split[split], distribution_mode, run_seed)
-        policy = RandomPolicy(num_envs, np.random.default_rng(run_seed), sticky)
+        policy = RandomPolicy(num_envs, np.random.default_rng(run_seed), sticky, hold)
         frames: list[list[np.ndarray]] = [[] for _ in range(num_envs)]
         actions: list[list[int]] = [[] for _ in range(num_envs)]
         _, obs, _ = env.observe()

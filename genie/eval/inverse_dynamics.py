@@ -1,0 +1,97 @@
+"""The supervised ceiling of the LAM's NMI: an inverse-dynamics model with the LAM encoder's architecture and inputs
+(``window`` history frames + the next frame), trained on the *true* actions of the store's train split.
+
+On random-agent CoinRun much of an action is invisible (a jump pressed in mid-air does nothing), so even this
+supervised model stays well below NMI 1; a LAM is judged against this number, not against 1.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader
+
+from genie.data.clips import PixelClips
+from genie.data.store import EpisodeStore
+from genie.eval.evaluate import held_out_clips
+from genie.eval.metrics import nmi
+from genie.nn.latent_action_net import LatentActionConfig, LatentActionNet
+from genie.nn.pixels import to_model
+
+
+class InverseDynamics(nn.Module):
+    """frames [B, window + 1, 3, H, W] in [0, 1] -> logits [B, num_true_actions] of the last transition."""
+
+    def __init__(self, lam: LatentActionConfig, num_true_actions: int, frame_size: int = 64):
+        super().__init__()
+        self.window = lam.window
+        self.encoder = LatentActionNet(lam, frame_size).encoder  # the same layers the LAM's codes come from
+        self.head = nn.Linear(lam.code_dim, num_true_actions)
+
+    def forward(self, frames_BTCHW: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(LatentActionNet.stack(frames_BTCHW)))
+
+
+@dataclass
+class CeilingScores:
+    action_nmi: float
+    effect_nmi: float | None
+    accuracy: float
+    clips: int
+
+
+def train_inverse_dynamics(store: EpisodeStore, lam: LatentActionConfig, steps: int = 800, batch_size: int = 32,
+                           lr: float = 1e-3, seed: int = 0) -> InverseDynamics:
+    """Cross-entropy on the true action of each train clip's last transition; warm-up then cosine decay."""
+    if store.num_actions is None:
+        raise ValueError(f"{store.root}: the store has no true actions, so there is no supervised ceiling")
+    torch.manual_seed(seed)
+    model = InverseDynamics(lam, store.num_actions, store.frame_size)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    warmup = min(100, steps // 10 + 1)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s / max(steps, 1), 1.0))))
+    loader = DataLoader(PixelClips(store.root, "train", lam.window + 1), batch_size=batch_size, shuffle=True,
+                        generator=torch.Generator().manual_seed(seed), drop_last=True)
+    model.train()
+    done = 0
+    while done < steps:
+        for batch in loader:
+            logits = model(to_model(batch["frames"]))
+            loss = F.cross_entropy(logits, batch["actions"][:, -1])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            done += 1
+            if done == steps:
+                break
+    return model.eval()
+
+
+@torch.no_grad()
+def ceiling_scores(model: InverseDynamics, store: EpisodeStore, split: str = "test", max_clips: int = 2048,
+                   batch_size: int = 128) -> CeilingScores:
+    """The model's predicted actions on held-out clips against the true actions and effects, as for the LAM."""
+    clips = held_out_clips(store, split, model.window + 1, max_clips)
+    predicted, true = [], []
+    for start in range(0, min(len(clips), max_clips), batch_size):
+        items = [clips[i] for i in range(start, min(start + batch_size, len(clips), max_clips))]
+        predicted.append(model(to_model(torch.stack([it["frames"] for it in items]))).argmax(1))
+        true.append(torch.stack([it["actions"][-1] for it in items]))
+    predicted_N, true_N = torch.cat(predicted).numpy(), torch.cat(true).numpy()
+    effects = store.effects()
+    effect_nmi = nmi(np.asarray(effects[0])[true_N], predicted_N) if effects else None
+    return CeilingScores(nmi(true_N, predicted_N), effect_nmi, float((predicted_N == true_N).mean()), len(true_N))
+
+
+def supervised_ceiling(train_store: EpisodeStore, lam: LatentActionConfig, eval_stores: dict[str, EpisodeStore],
+                       steps: int = 800, seed: int = 0) -> dict[str, dict]:
+    """Train once on ``train_store``; score on the test split of each of ``eval_stores`` (e.g. random, scripted)."""
+    model = train_inverse_dynamics(train_store, lam, steps, seed=seed)
+    return {name: asdict(ceiling_scores(model, store)) for name, store in eval_stores.items()}
