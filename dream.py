@@ -17,14 +17,14 @@ def main(cfg: DictConfig) -> None:
     run_dir = find_run(cfg.run, cfg.paths.log_dir)
     settings = OmegaConf.to_container(cfg, resolve=True)
     if cfg.mode == "dream":
-        metrics = write_report(run_dir, open_store_of_run(run_dir), settings)
+        metrics = write_report(run_dir, open_store_of_run(run_dir, cfg.store), settings)
         out = cfg.out_dir or run_dir / "dream"
         print(f"dream artefacts: {out}")
         print(f"dream/frames_per_second = {metrics['dream/frames_per_second']:.1f}")
     elif cfg.mode == "eval":
         from genie.eval.report import write_evaluation
 
-        metrics = write_evaluation(run_dir, open_store_of_run(run_dir), settings)
+        metrics = write_evaluation(run_dir, open_store_of_run(run_dir, cfg.store), settings)
         print(f"evaluation: {cfg.out_dir or run_dir / 'dream'}/eval.json")
         for key in ("dynamics/psnr_next", "dynamics/psnr_copy_baseline", "dynamics/delta_t_psnr", "lam/effect_nmi"):
             if key in metrics:

@@ -124,6 +124,36 @@ def dream_fps(modules, steps: int = 64) -> float:
     return steps / (time.perf_counter() - start)
 
 
+def scripted_coinrun_store():
+    """The scripted-agent CoinRun test store (configs/data/coinrun_scripted.yaml), generated on first use."""
+    from genie.data.prepare import prepare_store
+
+    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
+        cfg = compose("prepare", overrides=["data=coinrun_scripted", f"paths.root_dir={ROOT}"])
+    return prepare_store(OmegaConf.to_container(cfg.data, resolve=True))
+
+
+def latent_actions_vs_ceiling(run: Path, ceiling_steps: int) -> dict:
+    """NMI of the run's latent actions with true actions and effects on random-agent and scripted-agent CoinRun,
+    beside the supervised ceiling (the LAM's encoder trained on true labels, genie/eval/inverse_dynamics.py)."""
+    from genie.eval.evaluate import evaluate
+    from genie.eval.inverse_dynamics import supervised_ceiling
+    from genie.runs import open_store_of_run
+
+    store = open_store_of_run(run)
+    stores = {"random_agent": store}
+    if store.source == "coinrun":
+        stores["scripted_agent"] = scripted_coinrun_store()
+    world = WorldModel.load(run)
+    results = {name: {"lam": {k.removeprefix("lam/"): v for k, v in evaluate(world, s, "test", 2048).metrics.items()
+                              if k.startswith("lam/")}}
+               for name, s in stores.items()}
+    ceiling = supervised_ceiling(store, world.lam.cfg, stores, ceiling_steps)
+    for name, scores in ceiling.items():
+        results[name]["supervised_ceiling"] = scores | {"train_steps": ceiling_steps}
+    return results
+
+
 def latest_run(log_dir: Path) -> Path | None:
     runs = sorted(log_dir.glob("*/dream/metrics.json"), key=lambda p: p.stat().st_mtime)
     return runs[-1].parent.parent if runs else None
@@ -133,6 +163,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", type=Path, default=None, help="trained run for quality metrics (default: latest)")
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--ceiling-steps", type=int, default=800,
+                        help="training steps of the supervised LAM ceiling (0: skip the LAM-vs-ceiling section)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "latest.json")
     args = parser.parse_args()
     cfg, modules = default_modules()
@@ -153,6 +185,9 @@ def main() -> None:
         results["data_clips_per_s"] = round(data_throughput(Path(world["data"]), cfg.window + 1), 1)
         results["quality"] = json.loads((run / "dream" / "metrics.json").read_text())
         results["quality_run"] = str(run)
+        if args.ceiling_steps > 0:
+            results["latent_actions"] = latent_actions_vs_ceiling(run, args.ceiling_steps)
+            print(json.dumps(results["latent_actions"], indent=1))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1))
     print(f"wrote {args.out}")

@@ -13,13 +13,13 @@ import torch
 
 from genie.checkpoints import check_compatible, load_module, read_world
 from genie.errors import UserError
-from genie.nn.conv_vqvae import ConvVQVAE
+from genie.nn.tokenizer_net import TokenizerNet
 from genie.nn.latent_action_net import LatentActionNet
 from genie.nn.pixels import to_model
 
 
 @torch.no_grad()
-def encode_frames(tokenizer: ConvVQVAE, frames_THWC: torch.Tensor, batch: int = 256) -> torch.Tensor:
+def encode_frames(tokenizer: TokenizerNet, frames_THWC: torch.Tensor, batch: int = 256) -> torch.Tensor:
     """uint8 [T, H, W, 3] -> tokens int64 [T, h, w], in batches of ``batch`` frames."""
     device = next(tokenizer.parameters()).device
     chunks = [tokenizer.encode(to_model(frames_THWC[i : i + batch].to(device))) for i in range(0, len(frames_THWC), batch)]
@@ -48,7 +48,7 @@ def infer_latent_actions(lam: LatentActionNet, frames_THWC: torch.Tensor, batch:
 
 
 class WorldModel:
-    def __init__(self, tokenizer: ConvVQVAE, lam: LatentActionNet, dynamics: torch.nn.Module, frame_size: int):
+    def __init__(self, tokenizer: TokenizerNet, lam: LatentActionNet, dynamics: torch.nn.Module, frame_size: int):
         self.tokenizer, self.lam, self.dynamics = tokenizer.eval(), lam.eval(), dynamics.eval()
         self.frame_size = frame_size
         self.window = dynamics.cfg.window

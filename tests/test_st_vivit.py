@@ -26,8 +26,10 @@ def trained_on(x_NCHW: torch.Tensor, net: STViViT) -> STViViT:
     return net.eval()
 
 
-@pytest.mark.parametrize("net", [ConvVQVAE(ConvVQVAEConfig(num_codes=32, code_dim=8, hidden=8)), STViViT(SMALL)],
-                         ids=["conv", "st_vivit"])
+@pytest.mark.parametrize("net", [ConvVQVAE(ConvVQVAEConfig(num_codes=32, code_dim=8, hidden=8, stem="strided")),
+                                 ConvVQVAE(ConvVQVAEConfig(num_codes=32, code_dim=8, hidden=8, stem="patch")),
+                                 STViViT(SMALL)],
+                         ids=["conv_strided", "conv_patch", "st_vivit"])
 def test_st_vivit_has_the_conv_tokenizers_interface(net):
     x_BCHW = torch.rand(2, 3, 64, 64)
     net = trained_on(x_BCHW, net)
@@ -41,6 +43,26 @@ def test_st_vivit_has_the_conv_tokenizers_interface(net):
     assert 0 <= tokens_Bhw.min() and tokens_Bhw.max() < 32
     frames_BCHW = net.decode(tokens_Bhw)
     assert frames_BCHW.shape == (2, 3, 64, 64) and 0 <= frames_BCHW.min() and frames_BCHW.max() <= 1
+
+
+def test_the_patch_stem_sees_each_token_s_own_pixel_patch_through_its_encoder():
+    """A token of the patch stem depends on its 4x4 pixel patch (and, through 3x3 residual blocks, on neighbours)
+    but never on pixels far away: changing the far corner leaves the first token's encoder vector unchanged."""
+    torch.manual_seed(0)
+    net = ConvVQVAE(ConvVQVAEConfig(num_codes=32, code_dim=8, hidden=8, res_blocks=1, stem="patch"))
+    x_BCHW = torch.rand(1, 3, 64, 64)
+    far = x_BCHW.clone()
+    far[..., 32:, 32:] = 0.5
+    near = x_BCHW.clone()
+    near[..., :4, :4] = 0.5
+    z = net.encoder(x_BCHW * 2 - 1)[..., 0, 0]
+    assert torch.equal(net.encoder(far * 2 - 1)[..., 0, 0], z)
+    assert not torch.allclose(net.encoder(near * 2 - 1)[..., 0, 0], z)
+
+
+def test_an_unknown_tokenizer_stem_is_named():
+    with pytest.raises(ValueError, match="stem.*'pixels'"):
+        ConvVQVAE(ConvVQVAEConfig(stem="pixels"))
 
 
 def test_patchify_is_undone_by_unpatchify():

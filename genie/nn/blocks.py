@@ -59,3 +59,24 @@ def upsampler(in_channels: int, hidden: int, out_channels: int, upsamples: int, 
         last = i == upsamples - 1
         layers += [nn.ReLU(), nn.ConvTranspose2d(hidden, out_channels if last else hidden, 4, stride=2, padding=1)]
     return nn.Sequential(*layers)
+
+
+def patch_encoder(in_channels: int, hidden: int, out_channels: int, downsamples: int, res_blocks: int) -> nn.Sequential:
+    """[B, in, H, W] -> [B, out, H / 2^downsamples, W / 2^downsamples]: each (2^downsamples)^2 pixel patch is
+    unfolded into channels (pixel unshuffle), then mixed by residual blocks. Nothing runs at full resolution, and the
+    identity is one linear map away, so it learns several times faster per CPU-second than strided convolutions."""
+    factor = 2**downsamples
+    layers: list[nn.Module] = [nn.PixelUnshuffle(factor), nn.Conv2d(in_channels * factor**2, hidden, 1)]
+    layers += [ResBlock(hidden) for _ in range(res_blocks)]
+    layers += [nn.ReLU(), nn.Conv2d(hidden, out_channels, 1)]
+    return nn.Sequential(*layers)
+
+
+def patch_decoder(in_channels: int, hidden: int, out_channels: int, upsamples: int, res_blocks: int) -> nn.Sequential:
+    """[B, in, h, w] -> [B, out, h * 2^upsamples, w * 2^upsamples]: residual blocks at the token grid, then each
+    position's channels are folded back into its pixel patch (pixel shuffle)."""
+    factor = 2**upsamples
+    layers: list[nn.Module] = [nn.Conv2d(in_channels, hidden, 3, padding=1)]
+    layers += [ResBlock(hidden) for _ in range(res_blocks)]
+    layers += [nn.ReLU(), nn.Conv2d(hidden, out_channels * factor**2, 1), nn.PixelShuffle(factor)]
+    return nn.Sequential(*layers)

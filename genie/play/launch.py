@@ -17,11 +17,11 @@ from genie.world import WorldModel
 log = logging.getLogger(__name__)
 
 
-def open_store(run_dir: Path, world: WorldModel, split: str) -> EpisodeStore | None:
-    """The run's episode store if it is still there (for held-out start frames); without it play starts from a
-    blank frame or an upload."""
+def open_store(run_dir: Path, world: WorldModel, split: str, override: str | None = None) -> EpisodeStore | None:
+    """The run's episode store (or ``override``) if it is there (for held-out start frames); without it play starts
+    from a blank frame or an upload."""
     try:
-        store = open_store_of_run(run_dir)
+        store = open_store_of_run(run_dir, override)
     except UserError as e:
         print(f"play: no held-out episodes to start from ({e}); upload an image to start")
         return None
@@ -40,7 +40,7 @@ def play(run_dir: Path, settings: dict[str, Any]) -> None:
     torch.set_num_threads(cfg.threads)
     world = WorldModel.load(run_dir, cfg.device)
     keymap = cfg.keymap(world.num_actions)
-    store = open_store(run_dir, world, cfg.split)
+    store = open_store(run_dir, world, cfg.split, settings.get("store"))
     print(f"play: {run_dir} ({world.num_actions} latent actions, {world.frame_size}px frames)")
     if cfg.ui == "terminal":
         from genie.play.terminal import run_terminal

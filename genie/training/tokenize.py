@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 from genie.data.store import EpisodeStore
 from genie.data.token_store import TokenStore
-from genie.nn.conv_vqvae import ConvVQVAE
+from genie.nn.tokenizer_net import TokenizerNet
 from genie.nn.latent_action_net import LatentActionNet
 from genie.world import encode_frames, infer_latent_actions
 
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 def build_token_store(
-    store: EpisodeStore, tokenizer: ConvVQVAE, lam: LatentActionNet, out: Path, header: dict
+    store: EpisodeStore, tokenizer: TokenizerNet, lam: LatentActionNet, out: Path, header: dict
 ) -> TokenStore:
     """Encode ``store`` into ``out``; a complete token store with the same ``header`` is reused, a partial one
     continued."""
