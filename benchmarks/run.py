@@ -1,9 +1,10 @@
 """Measure training throughput per stage, data loading, dream speed, and collect the latest run's quality metrics.
 
-    python benchmarks/run.py [--run runs/<dir>] [--steps 20] [--out benchmarks/results/latest.json]
+    python benchmarks/run.py [--run runs/<dir>] [--steps 20] [--ceiling-steps 800] [--out benchmarks/results/latest.json]
 
 Speed is measured on the default (demo) model sizes with random weights (speed does not depend on the weights);
-quality comes from ``<run>/dream/metrics.json`` of a trained run. Prints a Markdown table for the README.
+quality comes from ``<run>/dream/metrics.json`` of a trained run. For a CoinRun run, the latent actions are also
+scored on random-agent and scripted-agent test levels beside a supervised inverse-dynamics ceiling.
 """
 
 from __future__ import annotations

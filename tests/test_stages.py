@@ -18,8 +18,11 @@ def test_tokenizer_stage_alone_writes_its_checkpoint(tmp_path, shared_data):
     assert set(world) == {"tokenizer", "data"} and Path(world["tokenizer"]).is_file()
 
 
-def test_lam_stage_alone(tmp_path, shared_data):
-    cfg = compose_train(tmp_path, "stage=lam", data_dir=shared_data)
+@pytest.mark.parametrize("option", [(), ("model.lam.net.expected_next=true",),
+                                    ("model.lam.net.history_adversary_weight=0.1",)],
+                         ids=["plain", "expected_next", "history_adversary"])
+def test_lam_stage_alone(tmp_path, shared_data, option):
+    cfg = compose_train(tmp_path, "stage=lam", *option, data_dir=shared_data)
     train(cfg)
     assert "lam" in read_world(Path(cfg.paths.output_dir))
 

@@ -46,7 +46,7 @@ def evaluate(world: WorldModel, store: EpisodeStore, split: str = "test", max_cl
         recon.append(world.decode(tokens_BThw[:, -1:])[:, 0].cpu())
         target.append(x_BTCHW[:, -1].cpu())
         previous.append(x_BTCHW[:, -2].cpu())
-        lam_vectors = world.lam.encoder(world.lam.stack(x_BTCHW))
+        lam_vectors = world.lam.embed(x_BTCHW)
         action_B = world.lam.quantizer(lam_vectors).codes
         next_tokens = world.dynamics.predict_next(tokens_BThw[:, :-1], action_B)
         predicted.append(world.decode(next_tokens[:, None])[:, 0].cpu())

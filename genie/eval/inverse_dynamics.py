@@ -8,9 +8,8 @@ supervised model stays well below NMI 1; a LAM is judged against this number, no
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -25,16 +24,31 @@ from genie.nn.pixels import to_model
 
 
 class InverseDynamics(nn.Module):
-    """frames [B, window + 1, 3, H, W] in [0, 1] -> logits [B, num_true_actions] of the last transition."""
+    """frames [B, window + 1, 3, H, W] in [0, 1] -> logits of the last transition's true action [B, num_actions]
+    and, where the source defines effect classes (CoinRun: left, right, jump, nothing), of its effect [B, E]."""
 
-    def __init__(self, lam: LatentActionConfig, num_true_actions: int, frame_size: int = 64):
+    def __init__(self, lam: LatentActionConfig, num_actions: int, effect_of_action: list[int] | None = None,
+                 frame_size: int = 64):
         super().__init__()
         self.window = lam.window
-        self.encoder = LatentActionNet(lam, frame_size).encoder  # the same layers the LAM's codes come from
-        self.head = nn.Linear(lam.code_dim, num_true_actions)
+        plain = replace(lam, expected_next=False, history_adversary_weight=0.0)  # raw frames in, as in the LAM
+        self.encoder = LatentActionNet(plain, frame_size).encoder  # the layers the LAM's codes come from
+        self.action_head = nn.Linear(lam.code_dim, num_actions)
+        self.effect_head = None
+        if effect_of_action is not None:
+            self.register_buffer("effect_of_action", torch.as_tensor(effect_of_action, dtype=torch.long))
+            self.effect_head = nn.Linear(lam.code_dim, max(effect_of_action) + 1)
 
-    def forward(self, frames_BTCHW: torch.Tensor) -> torch.Tensor:
-        return self.head(self.encoder(LatentActionNet.stack(frames_BTCHW)))
+    def forward(self, frames_BTCHW: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        z_BD = self.encoder(LatentActionNet.stack(frames_BTCHW))
+        return self.action_head(z_BD), None if self.effect_head is None else self.effect_head(z_BD)
+
+    def loss(self, frames_BTCHW: torch.Tensor, actions_B: torch.Tensor) -> torch.Tensor:
+        action_logits, effect_logits = self(frames_BTCHW)
+        loss = F.cross_entropy(action_logits, actions_B)
+        if effect_logits is not None:  # several buttons share an effect: learning the effect directly is easier
+            loss = loss + F.cross_entropy(effect_logits, self.effect_of_action[actions_B])
+        return loss
 
 
 @dataclass
@@ -51,7 +65,8 @@ def train_inverse_dynamics(store: EpisodeStore, lam: LatentActionConfig, steps: 
     if store.num_actions is None:
         raise ValueError(f"{store.root}: the store has no true actions, so there is no supervised ceiling")
     torch.manual_seed(seed)
-    model = InverseDynamics(lam, store.num_actions, store.frame_size)
+    effects = store.effects()
+    model = InverseDynamics(lam, store.num_actions, effects[0] if effects else None, store.frame_size)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     warmup = min(100, steps // 10 + 1)
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -62,8 +77,7 @@ def train_inverse_dynamics(store: EpisodeStore, lam: LatentActionConfig, steps: 
     done = 0
     while done < steps:
         for batch in loader:
-            logits = model(to_model(batch["frames"]))
-            loss = F.cross_entropy(logits, batch["actions"][:, -1])
+            loss = model.loss(to_model(batch["frames"]), batch["actions"][:, -1])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -79,14 +93,19 @@ def ceiling_scores(model: InverseDynamics, store: EpisodeStore, split: str = "te
                    batch_size: int = 128) -> CeilingScores:
     """The model's predicted actions on held-out clips against the true actions and effects, as for the LAM."""
     clips = held_out_clips(store, split, model.window + 1, max_clips)
-    predicted, true = [], []
+    actions, effects, true = [], [], []
     for start in range(0, min(len(clips), max_clips), batch_size):
         items = [clips[i] for i in range(start, min(start + batch_size, len(clips), max_clips))]
-        predicted.append(model(to_model(torch.stack([it["frames"] for it in items]))).argmax(1))
+        action_logits, effect_logits = model(to_model(torch.stack([it["frames"] for it in items])))
+        actions.append(action_logits.argmax(1))
+        if effect_logits is not None:
+            effects.append(effect_logits.argmax(1))
         true.append(torch.stack([it["actions"][-1] for it in items]))
-    predicted_N, true_N = torch.cat(predicted).numpy(), torch.cat(true).numpy()
-    effects = store.effects()
-    effect_nmi = nmi(np.asarray(effects[0])[true_N], predicted_N) if effects else None
+    predicted_N, true_N = torch.cat(actions).numpy(), torch.cat(true)
+    effect_nmi = None
+    if effects:
+        effect_nmi = nmi(model.effect_of_action[true_N].numpy(), torch.cat(effects).numpy())
+    true_N = true_N.numpy()
     return CeilingScores(nmi(true_N, predicted_N), effect_nmi, float((predicted_N == true_N).mean()), len(true_N))
 
 

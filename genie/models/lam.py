@@ -31,12 +31,15 @@ class LAMModule(L.LightningModule):
 
     def compute_loss(self, batch: dict[str, torch.Tensor]):
         x_BTCHW = to_model(batch["frames"])
-        prediction, vq, z_BD = self.net(x_BTCHW)
-        mse = F.mse_loss(prediction.float(), x_BTCHW[:, -1])
-        logs = {"recon_mse": mse, "perplexity": vq.perplexity, "codes": vq.codes}
-        loss = mse + vq.loss
+        out = self.net(x_BTCHW)
+        mse = F.mse_loss(out.prediction.float(), x_BTCHW[:, -1])
+        logs = {"recon_mse": mse, "perplexity": out.vq.perplexity, "codes": out.vq.codes}
+        loss = mse + out.vq.loss
+        if out.expected is not None:  # the history-only predictor learns from its own error
+            logs["expected_mse"] = F.mse_loss(out.expected.float(), x_BTCHW[:, -1])
+            loss = loss + logs["expected_mse"]
         if self.net.history_adversary is not None:
-            adversary_loss, logs["adversary_accuracy"] = self.net.history_adversary_losses(x_BTCHW, z_BD)
+            adversary_loss, logs["adversary_accuracy"] = self.net.history_adversary_losses(x_BTCHW, out.z)
             loss = loss + adversary_loss
         return loss, logs
 
@@ -46,8 +49,9 @@ class LAMModule(L.LightningModule):
         self.log("train/loss", loss, prog_bar=True)
         self.log("train/recon_mse", logs["recon_mse"])
         self.log("train/perplexity", logs["perplexity"])
-        if "adversary_accuracy" in logs:
-            self.log("train/adversary_accuracy", logs["adversary_accuracy"])
+        for key in ("adversary_accuracy", "expected_mse"):
+            if key in logs:
+                self.log(f"train/{key}", logs[key])
         self.log("train/codes_used", (counts > 0).sum().float())
         return loss
 

@@ -9,6 +9,10 @@ In practice a plain LAM spends its few bits on whatever changes most (camera scr
 *does* predict. With ``history_adversary_weight`` > 0 a small adversary learns to guess the code from the history
 alone, and the encoder is pushed to make its codes unguessable (adversarial training, the same effect as a
 gradient-reversal layer): for a random agent, what the history cannot predict is the action.
+
+With ``expected_next`` a history-only predictor (no action) is trained beside the LAM. The encoder also sees the
+*surprise* ``x_{t+1} - E[x_{t+1} | history]``, and the decoder adds the action's effect to that expectation instead
+of to x_t, so the code is spent on what the history did not foretell.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genie.nn.blocks import FiLMResBlock, downsampler, upsampler
+from genie.nn.blocks import FiLMResBlock, ResBlock, downsampler, upsampler
 from genie.nn.quantizer import QuantizerOutput, VectorQuantizer
 
 
@@ -37,6 +41,15 @@ class LatentActionConfig:
     entropy_weight: float = 0.001
     entropy_temperature: float = 1.0
     history_adversary_weight: float = 0.0  # > 0: penalise codes that the history alone predicts
+    expected_next: bool = False  # encode the surprise against a history-only prediction of the next frame
+
+
+@dataclass
+class LAMOutput:
+    prediction: torch.Tensor  # [B, 3, H, W] the next frame predicted from history + latent action
+    vq: QuantizerOutput  # the quantised latent action
+    z: torch.Tensor  # [B, D] encoder vectors before quantisation
+    expected: torch.Tensor | None  # [B, 3, H, W] the history-only prediction (expected_next), else None
 
 
 class LatentActionNet(nn.Module):
@@ -44,8 +57,9 @@ class LatentActionNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         feat = frame_size // 2**cfg.downsamples
+        in_channels = 3 * (cfg.window + 1) + (3 if cfg.expected_next else 0)  # frames (+ the surprise)
         self.encoder = nn.Sequential(
-            downsampler(3 * (cfg.window + 1), cfg.hidden, cfg.hidden, cfg.downsamples, cfg.res_blocks),
+            downsampler(in_channels, cfg.hidden, cfg.hidden, cfg.downsamples, cfg.res_blocks),
             nn.Flatten(),
             nn.ReLU(),
             nn.Linear(cfg.hidden * feat * feat, cfg.code_dim),
@@ -57,6 +71,14 @@ class LatentActionNet(nn.Module):
         self.history_encoder = downsampler(3 * cfg.window, cfg.hidden, cfg.hidden, 2, 0)
         self.action_blocks = nn.ModuleList([FiLMResBlock(cfg.hidden, cfg.code_dim) for _ in range(2)])
         self.decoder = upsampler(cfg.hidden, cfg.hidden, 3, 2, 0)
+        self.expectation = None
+        if cfg.expected_next:
+            self.expectation = nn.Sequential(
+                downsampler(3 * cfg.window, cfg.hidden, cfg.hidden, 2, 0),
+                ResBlock(cfg.hidden),
+                ResBlock(cfg.hidden),
+                upsampler(cfg.hidden, cfg.hidden, 3, 2, 0),
+            )
         self.history_adversary = None
         if cfg.history_adversary_weight > 0:
             self.history_adversary = nn.Sequential(
@@ -75,22 +97,42 @@ class LatentActionNet(nn.Module):
         B, T, C, H, W = frames_BTCHW.shape
         return frames_BTCHW.reshape(B, T * C, H, W) * 2 - 1
 
+    def expected_next_frame(self, history_BTCHW: torch.Tensor) -> torch.Tensor:
+        """history [B, window, 3, H, W] -> the history-only prediction of the next frame [B, 3, H, W]."""
+        return history_BTCHW[:, -1] + self.expectation(self.stack(history_BTCHW))
+
+    def embed(self, frames_BTCHW: torch.Tensor, expected_BCHW: torch.Tensor | None = None) -> torch.Tensor:
+        """frames [B, window + 1, 3, H, W] in [0, 1] -> encoder vectors z [B, D] (before quantisation)."""
+        x = self.stack(frames_BTCHW)
+        if self.expectation is not None:
+            if expected_BCHW is None:
+                expected_BCHW = self.expected_next_frame(frames_BTCHW[:, :-1])
+            surprise_BCHW = frames_BTCHW[:, -1] - expected_BCHW.detach()
+            x = torch.cat([x, surprise_BCHW * 4], dim=1)  # x4: surprises are small next to frames in [-1, 1]
+        return self.encoder(x)
+
     def encode(self, frames_BTCHW: torch.Tensor) -> QuantizerOutput:
         """frames [B, window + 1, 3, H, W] in [0, 1] -> one quantised action per clip (its last transition)."""
-        return self.quantizer(self.encoder(self.stack(frames_BTCHW)))
+        return self.quantizer(self.embed(frames_BTCHW))
 
-    def decode(self, history_BTCHW: torch.Tensor, action_BD: torch.Tensor) -> torch.Tensor:
-        """history [B, window, 3, H, W] + action vectors [B, D] -> predicted next frame [B, 3, H, W]."""
+    def decode(self, history_BTCHW: torch.Tensor, action_BD: torch.Tensor,
+               expected_BCHW: torch.Tensor | None = None) -> torch.Tensor:
+        """history [B, window, 3, H, W] + action vectors [B, D] -> predicted next frame [B, 3, H, W]: the action's
+        effect added to x_t, or to the history-only expectation where the net has one."""
         h = self.history_encoder(self.stack(history_BTCHW))
         for block in self.action_blocks:
             h = block(h, action_BD)
-        return history_BTCHW[:, -1] + self.decoder(h)
+        if self.expectation is not None and expected_BCHW is None:
+            expected_BCHW = self.expected_next_frame(history_BTCHW)
+        base = history_BTCHW[:, -1] if expected_BCHW is None else expected_BCHW.detach()
+        return base + self.decoder(h)
 
-    def forward(self, frames_BTCHW: torch.Tensor) -> tuple[torch.Tensor, QuantizerOutput, torch.Tensor]:
-        """Predicted next frame [B, 3, H, W], the quantised action, and the encoder vectors z [B, D]."""
-        z_BD = self.encoder(self.stack(frames_BTCHW))
+    def forward(self, frames_BTCHW: torch.Tensor) -> LAMOutput:
+        history_BTCHW = frames_BTCHW[:, :-1]
+        expected = self.expected_next_frame(history_BTCHW) if self.expectation is not None else None
+        z_BD = self.embed(frames_BTCHW, expected)
         out = self.quantizer(z_BD)
-        return self.decode(frames_BTCHW[:, :-1], out.quantized), out, z_BD
+        return LAMOutput(self.decode(history_BTCHW, out.quantized, expected), out, z_BD, expected)
 
     def history_adversary_losses(self, frames_BTCHW: torch.Tensor, z_BD: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(loss, accuracy): the adversary's cross-entropy at guessing the code from the history (trains the
