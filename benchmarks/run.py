@@ -1,6 +1,7 @@
 """Measure training throughput per stage, data loading, dream speed, and collect the latest run's quality metrics.
 
-    python benchmarks/run.py [--run runs/<dir>] [--steps 20] [--ceiling-steps 800] [--out benchmarks/results/latest.json]
+    python benchmarks/run.py [--run runs/<dir>] [--steps 20] [--ceiling-steps 800]
+                             [--tokenizer-run runs/<tokenizer run>] [--out benchmarks/results/latest.json]
 
 Speed is measured on the default (demo) model sizes with random weights (speed does not depend on the weights);
 quality comes from ``<run>/dream/metrics.json`` of a trained run. For a CoinRun run, the latent actions are also
@@ -155,6 +156,37 @@ def latent_actions_vs_ceiling(run: Path, ceiling_steps: int) -> dict:
     return results
 
 
+def tokenizer_quality(run: Path, frames: int = 2048) -> dict:
+    """A run's tokenizer (e.g. a tokenizer-only run) on ``frames`` frames spread over its store's test levels."""
+    import numpy as np
+
+    from genie.checkpoints import load_module, resolve_checkpoint
+    from genie.eval.metrics import code_stats, psnr_of_mean_mse, ssim
+    from genie.nn.pixels import to_model
+    from genie.runs import open_store_of_run
+
+    net = load_module(resolve_checkpoint(run, "tokenizer"), "tokenizer").net.eval()
+    store = open_store_of_run(run)
+    episodes = store.episodes("test")
+    starts = np.cumsum([0] + [e.length for e in episodes])  # first frame of each episode in the split
+    picks = np.linspace(0, starts[-1] - 1, frames).astype(int)
+    recon, target, tokens = [], [], []
+    with torch.no_grad():
+        for chunk in np.array_split(picks, max(frames // 256, 1)):
+            images = []
+            for i in chunk:
+                e = int(np.searchsorted(starts, i, side="right")) - 1
+                images.append(store.read_frames(episodes[e].name, i - starts[e], i - starts[e] + 1)[0])
+            x_BCHW = to_model(torch.from_numpy(np.stack(images)))
+            tokens.append(net.encode(x_BCHW))
+            recon.append(net.decode(tokens[-1]))
+            target.append(x_BCHW)
+    recon, target = torch.cat(recon), torch.cat(target)
+    return {"run": str(run), "frames": len(target), "psnr": round(psnr_of_mean_mse(recon, target), 2),
+            "ssim": round(ssim(recon, target), 4),
+            "codebook_usage": round(code_stats(torch.cat(tokens), net.num_codes)["usage"], 4)}
+
+
 def latest_run(log_dir: Path) -> Path | None:
     runs = sorted(log_dir.glob("*/dream/metrics.json"), key=lambda p: p.stat().st_mtime)
     return runs[-1].parent.parent if runs else None
@@ -164,6 +196,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", type=Path, default=None, help="trained run for quality metrics (default: latest)")
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--tokenizer-run", type=Path, action="append", default=[],
+                        help="also score this run's tokenizer on 2 048 held-out test frames (repeatable)")
     parser.add_argument("--ceiling-steps", type=int, default=800,
                         help="training steps of the supervised LAM ceiling (0: skip the LAM-vs-ceiling section)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "latest.json")
@@ -189,6 +223,9 @@ def main() -> None:
         if args.ceiling_steps > 0:
             results["latent_actions"] = latent_actions_vs_ceiling(run, args.ceiling_steps)
             print(json.dumps(results["latent_actions"], indent=1))
+    for tokenizer_run in args.tokenizer_run:
+        results.setdefault("tokenizers", []).append(tokenizer_quality(tokenizer_run))
+        print(f"tokenizer of {tokenizer_run}: {results['tokenizers'][-1]}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1))
     print(f"wrote {args.out}")
