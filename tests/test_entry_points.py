@@ -51,3 +51,17 @@ def test_train_py_reports_a_bad_reuse_path_in_one_line(tmp_path):
                  f"paths.root_dir={tmp_path}", cwd=tmp_path)
     assert result.returncode == 2
     assert "missing.ckpt" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_dream_py_evaluates_on_another_store_and_names_a_missing_one(trained_run, tmp_path):
+    from genie.data.synthetic import generate_synthetic
+
+    other = generate_synthetic(str(tmp_path / "other"), 32, {"train": 1, "val": 1, "test": 2}, 24, seed=5)
+    out = tmp_path / "eval_other"
+    result = run("dream.py", f"run={trained_run}", "mode=eval", f"store={other.root}", f"out_dir={out}",
+                 "eval_clips=8", "rollout_clips=2", "steps=4", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (out / "eval.json").is_file()
+    missing = run("dream.py", f"run={trained_run}", "mode=eval", f"store={tmp_path}/nowhere", cwd=tmp_path)
+    assert missing.returncode == 2
+    assert "nowhere/manifest.json" in missing.stderr and "Traceback" not in missing.stderr
