@@ -158,26 +158,19 @@ def latent_actions_vs_ceiling(run: Path, ceiling_steps: int) -> dict:
 
 def tokenizer_quality(run: Path, frames: int = 2048) -> dict:
     """A run's tokenizer (e.g. a tokenizer-only run) on ``frames`` frames spread over its store's test levels."""
-    import numpy as np
-
     from genie.checkpoints import load_module, resolve_checkpoint
+    from genie.eval.evaluate import held_out_clips
     from genie.eval.metrics import code_stats, psnr_of_mean_mse, ssim
     from genie.nn.pixels import to_model
     from genie.runs import open_store_of_run
 
     net = load_module(resolve_checkpoint(run, "tokenizer"), "tokenizer").net.eval()
-    store = open_store_of_run(run)
-    episodes = store.episodes("test")
-    starts = np.cumsum([0] + [e.length for e in episodes])  # first frame of each episode in the split
-    picks = np.linspace(0, starts[-1] - 1, frames).astype(int)
+    frames_N = held_out_clips(open_store_of_run(run), "test", 1, frames)  # one-frame clips spread over the split
     recon, target, tokens = [], [], []
     with torch.no_grad():
-        for chunk in np.array_split(picks, max(frames // 256, 1)):
-            images = []
-            for i in chunk:
-                e = int(np.searchsorted(starts, i, side="right")) - 1
-                images.append(store.read_frames(episodes[e].name, i - starts[e], i - starts[e] + 1)[0])
-            x_BCHW = to_model(torch.from_numpy(np.stack(images)))
+        for start in range(0, min(len(frames_N), frames), 256):
+            batch = [frames_N[i]["frames"][0] for i in range(start, min(start + 256, len(frames_N), frames))]
+            x_BCHW = to_model(torch.stack(batch))
             tokens.append(net.encode(x_BCHW))
             recon.append(net.decode(tokens[-1]))
             target.append(x_BCHW)

@@ -7,7 +7,6 @@ supervised model stays well below NMI 1; a LAM is judged against this number, no
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, replace
 
 import torch
@@ -19,6 +18,7 @@ from genie.data.clips import PixelClips
 from genie.data.store import EpisodeStore
 from genie.eval.evaluate import held_out_clips
 from genie.eval.metrics import nmi
+from genie.models.optim import WarmupCosine
 from genie.nn.latent_action_net import LatentActionConfig, LatentActionNet
 from genie.nn.pixels import to_model
 
@@ -61,16 +61,15 @@ class CeilingScores:
 
 def train_inverse_dynamics(store: EpisodeStore, lam: LatentActionConfig, steps: int = 800, batch_size: int = 32,
                            lr: float = 1e-3, seed: int = 0) -> InverseDynamics:
-    """Cross-entropy on the true action of each train clip's last transition; warm-up then cosine decay."""
+    """Cross-entropy on the true action (and effect) of each train clip's last transition, with the stages'
+    warm-up + cosine schedule."""
     if store.num_actions is None:
         raise ValueError(f"{store.root}: the store has no true actions, so there is no supervised ceiling")
     torch.manual_seed(seed)
     effects = store.effects()
     model = InverseDynamics(lam, store.num_actions, effects[0] if effects else None, store.frame_size)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
-    warmup = min(100, steps // 10 + 1)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s / max(steps, 1), 1.0))))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, WarmupCosine(min(100, steps // 10 + 1), steps, final=0.0))
     loader = DataLoader(PixelClips(store.root, "train", lam.window + 1), batch_size=batch_size, shuffle=True,
                         generator=torch.Generator().manual_seed(seed), drop_last=True)
     model.train()
