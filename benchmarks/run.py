@@ -126,13 +126,18 @@ def dream_fps(modules, steps: int = 64) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def scripted_coinrun_store():
-    """The scripted-agent CoinRun test store (configs/data/coinrun_scripted.yaml), generated on first use."""
+def coinrun_store(data: str):
+    """The CoinRun store of a data config (``coinrun``: random agent; ``coinrun_scripted``: actions held for 8
+    steps), generated on first use."""
     from genie.data.prepare import prepare_store
 
     with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
-        cfg = compose("prepare", overrides=["data=coinrun_scripted", f"paths.root_dir={ROOT}"])
+        cfg = compose("prepare", overrides=[f"data={data}", f"paths.root_dir={ROOT}"])
     return prepare_store(OmegaConf.to_container(cfg.data, resolve=True))
+
+
+def agent_of(store) -> str:
+    return "scripted_agent" if store.manifest["extra"].get("hold", 1) > 1 else "random_agent"
 
 
 def latent_actions_vs_ceiling(run: Path, ceiling_steps: int) -> dict:
@@ -142,10 +147,11 @@ def latent_actions_vs_ceiling(run: Path, ceiling_steps: int) -> dict:
     from genie.eval.inverse_dynamics import supervised_ceiling
     from genie.runs import open_store_of_run
 
-    store = open_store_of_run(run)
-    stores = {"random_agent": store}
-    if store.source == "coinrun":
-        stores["scripted_agent"] = scripted_coinrun_store()
+    store = open_store_of_run(run)  # the ceiling trains on the run's own store
+    stores = {agent_of(store): store}
+    if store.source == "coinrun":  # test levels of both agents, whichever the run was trained on
+        other = coinrun_store("coinrun" if agent_of(store) == "scripted_agent" else "coinrun_scripted")
+        stores[agent_of(other)] = other
     world = WorldModel.load(run)
     results = {name: {"lam": {k.removeprefix("lam/"): v for k, v in evaluate(world, s, "test", 2048).metrics.items()
                               if k.startswith("lam/")}}

@@ -19,7 +19,7 @@ from genie.data.store import EpisodeStore
 from genie.eval.evaluate import held_out_clips
 from genie.eval.metrics import nmi
 from genie.models.optim import WarmupCosine
-from genie.nn.latent_action_net import LatentActionConfig, LatentActionNet
+from genie.nn.latent_action_net import LatentActionConfig, LatentActionNet, check_history
 from genie.nn.pixels import to_model
 
 
@@ -33,6 +33,7 @@ class InverseDynamics(nn.Module):
         self.window = lam.window
         plain = replace(lam, expected_next=False, history_adversary_weight=0.0)  # raw frames in, as in the LAM
         self.encoder = LatentActionNet(plain, frame_size).encoder  # the layers the LAM's codes come from
+        self.inputs = check_history(plain) + 1  # the frames the LAM reads: its recent history and the next frame
         self.action_head = nn.Linear(lam.code_dim, num_actions)
         self.effect_head = None
         if effect_of_action is not None:
@@ -40,7 +41,7 @@ class InverseDynamics(nn.Module):
             self.effect_head = nn.Linear(lam.code_dim, max(effect_of_action) + 1)
 
     def forward(self, frames_BTCHW: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        z_BD = self.encoder(LatentActionNet.stack(frames_BTCHW))
+        z_BD = self.encoder(LatentActionNet.stack(frames_BTCHW[:, -self.inputs :]))
         return self.action_head(z_BD), None if self.effect_head is None else self.effect_head(z_BD)
 
     def loss(self, frames_BTCHW: torch.Tensor, actions_B: torch.Tensor) -> torch.Tensor:

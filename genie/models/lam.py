@@ -18,7 +18,7 @@ class LAMModule(L.LightningModule):
     stage = "lam"
 
     def __init__(self, net: dict[str, Any], frame_size: int = 64, lr: float = 1e-4, weight_decay: float = 0.0,
-                 warmup_steps: int = 100):
+                 warmup_steps: int = 100, relative_error_floor: float = 0.0):
         super().__init__()
         self.save_hyperparameters()
         self.net = LatentActionNet(LatentActionConfig(**net), frame_size)
@@ -32,9 +32,11 @@ class LAMModule(L.LightningModule):
     def compute_loss(self, batch: dict[str, torch.Tensor]):
         x_BTCHW = to_model(batch["frames"])
         out = self.net(x_BTCHW)
-        mse = F.mse_loss(out.prediction.float(), x_BTCHW[:, -1])
+        error_B = ((out.prediction.float() - x_BTCHW[:, -1]) ** 2).flatten(1).mean(1)
+        mse = error_B.mean()
         logs = {"recon_mse": mse, "perplexity": out.vq.perplexity, "codes": out.vq.codes}
-        loss = mse + out.vq.loss
+        loss = out.vq.loss + (mse if self.hparams.relative_error_floor <= 0
+                              else relative_error(error_B, x_BTCHW, self.hparams.relative_error_floor))
         if out.expected is not None:  # the history-only predictor learns from its own error
             logs["expected_mse"] = F.mse_loss(out.expected.float(), x_BTCHW[:, -1])
             loss = loss + logs["expected_mse"]
@@ -72,6 +74,13 @@ class LAMModule(L.LightningModule):
 
     def configure_optimizers(self):
         return adamw_with_warmup(self, self.hparams.lr, self.hparams.weight_decay, self.hparams.warmup_steps)
+
+
+def relative_error(error_B: torch.Tensor, frames_BTCHW: torch.Tensor, floor: float) -> torch.Tensor:
+    """Each clip's squared error over its own change ``mean (x_{t+1} - x_t)^2`` (+ ``floor``), times ``floor``: every
+    transition weighs alike, so a one-pixel run is worth a code as much as a fall that changes half the frame."""
+    change_B = ((frames_BTCHW[:, -1] - frames_BTCHW[:, -2]) ** 2).flatten(1).mean(1)
+    return (error_B / (change_B + floor)).mean() * floor
 
 
 def code_metrics(codes: torch.Tensor, true: torch.Tensor, num_actions: int) -> dict[str, float]:

@@ -13,6 +13,15 @@ gradient-reversal layer): for a random agent, what the history cannot predict is
 With ``expected_next`` a history-only predictor (no action) is trained beside the LAM. The encoder also sees the
 *surprise* ``x_{t+1} - E[x_{t+1} | history]``, and the decoder adds the action's effect to that expectation instead
 of to x_t, so the code is spent on what the history did not foretell.
+
+With ``warp`` the decoder predicts a flow field and a residual: the next frame is x_t with its pixels moved along
+the flow, plus the residual. A scroll or a run is then a few numbers per pixel instead of a repainted frame, so a
+small move is as cheap to express as it is important to the player (scripted CoinRun, 5-min probe: effect NMI
+0.13-0.18 -> 0.23).
+
+``history`` limits how many of the ``window`` history frames the encoder and the decoder read (the most recent
+ones; clips keep ``window + 1`` frames). With ``history: 1`` the decoder cannot extrapolate momentum, so the code has
+to carry the motion itself: on held-action play (scripted CoinRun) that motion *is* the action.
 """
 
 from __future__ import annotations
@@ -23,14 +32,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genie.errors import UserError
 from genie.nn.blocks import FiLMResBlock, ResBlock, downsampler, upsampler
 from genie.nn.quantizer import QuantizerOutput, VectorQuantizer
+from genie.nn.warp import warp
+
+FLOW_PIXELS = 4.0  # pixels of flow per unit of decoder output: moves of a few pixels per frame stay small outputs
 
 
 @dataclass
 class LatentActionConfig:
     num_actions: int = 8
-    window: int = 4  # history frames
+    window: int = 4  # history frames in a clip
+    history: int | None = None  # of those, how many the encoder and decoder read (the most recent); None: all
     code_dim: int = 32
     hidden: int = 64
     downsamples: int = 3  # 64x64 -> 8x8 encoder features
@@ -42,6 +56,7 @@ class LatentActionConfig:
     entropy_temperature: float = 1.0
     history_adversary_weight: float = 0.0  # > 0: penalise codes that the history alone predicts
     expected_next: bool = False  # encode the surprise against a history-only prediction of the next frame
+    warp: bool = False  # decode as x_t moved along a predicted flow field plus a residual (else: x_t + residual)
 
 
 @dataclass
@@ -56,8 +71,9 @@ class LatentActionNet(nn.Module):
     def __init__(self, cfg: LatentActionConfig, frame_size: int = 64):
         super().__init__()
         self.cfg = cfg
+        self.history = check_history(cfg)
         feat = frame_size // 2**cfg.downsamples
-        in_channels = 3 * (cfg.window + 1) + (3 if cfg.expected_next else 0)  # frames (+ the surprise)
+        in_channels = 3 * (self.history + 1) + (3 if cfg.expected_next else 0)  # frames (+ the surprise)
         self.encoder = nn.Sequential(
             downsampler(in_channels, cfg.hidden, cfg.hidden, cfg.downsamples, cfg.res_blocks),
             nn.Flatten(),
@@ -68,13 +84,16 @@ class LatentActionNet(nn.Module):
             cfg.num_actions, cfg.code_dim, cfg.decay, cfg.commitment, cfg.restart_threshold,
             cfg.entropy_weight, cfg.entropy_temperature,
         )
-        self.history_encoder = downsampler(3 * cfg.window, cfg.hidden, cfg.hidden, 2, 0)
+        self.history_encoder = downsampler(3 * self.history, cfg.hidden, cfg.hidden, 2, 0)
         self.action_blocks = nn.ModuleList([FiLMResBlock(cfg.hidden, cfg.code_dim) for _ in range(2)])
-        self.decoder = upsampler(cfg.hidden, cfg.hidden, 3, 2, 0)
+        self.decoder = upsampler(cfg.hidden, cfg.hidden, 3 + (2 if cfg.warp else 0), 2, 0)  # (flow x, y) + RGB
+        if cfg.warp:  # start from "nothing moves, nothing changes"
+            nn.init.zeros_(self.decoder[-1].weight)
+            nn.init.zeros_(self.decoder[-1].bias)
         self.expectation = None
         if cfg.expected_next:
             self.expectation = nn.Sequential(
-                downsampler(3 * cfg.window, cfg.hidden, cfg.hidden, 2, 0),
+                downsampler(3 * self.history, cfg.hidden, cfg.hidden, 2, 0),
                 ResBlock(cfg.hidden),
                 ResBlock(cfg.hidden),
                 upsampler(cfg.hidden, cfg.hidden, 3, 2, 0),
@@ -82,7 +101,7 @@ class LatentActionNet(nn.Module):
         self.history_adversary = None
         if cfg.history_adversary_weight > 0:
             self.history_adversary = nn.Sequential(
-                downsampler(3 * cfg.window, cfg.hidden // 2, cfg.hidden // 2, cfg.downsamples, 0),
+                downsampler(3 * self.history, cfg.hidden // 2, cfg.hidden // 2, cfg.downsamples, 0),
                 nn.Flatten(),
                 nn.ReLU(),
                 nn.Linear(cfg.hidden // 2 * feat * feat, cfg.num_actions),
@@ -97,13 +116,18 @@ class LatentActionNet(nn.Module):
         B, T, C, H, W = frames_BTCHW.shape
         return frames_BTCHW.reshape(B, T * C, H, W) * 2 - 1
 
+    def recent(self, history_BTCHW: torch.Tensor) -> torch.Tensor:
+        """The history frames this net reads: [B, T, ...] -> [B, history, ...] (the most recent)."""
+        return history_BTCHW[:, -self.history :]
+
     def expected_next_frame(self, history_BTCHW: torch.Tensor) -> torch.Tensor:
         """history [B, window, 3, H, W] -> the history-only prediction of the next frame [B, 3, H, W]."""
-        return history_BTCHW[:, -1] + self.expectation(self.stack(history_BTCHW))
+        return history_BTCHW[:, -1] + self.expectation(self.stack(self.recent(history_BTCHW)))
 
     def embed(self, frames_BTCHW: torch.Tensor, expected_BCHW: torch.Tensor | None = None) -> torch.Tensor:
         """frames [B, window + 1, 3, H, W] in [0, 1] -> encoder vectors z [B, D] (before quantisation)."""
-        x = self.stack(frames_BTCHW)
+        x = self.stack(self.recent(frames_BTCHW[:, :-1]))
+        x = torch.cat([x, self.stack(frames_BTCHW[:, -1:])], dim=1)
         if self.expectation is not None:
             if expected_BCHW is None:
                 expected_BCHW = self.expected_next_frame(frames_BTCHW[:, :-1])
@@ -118,14 +142,18 @@ class LatentActionNet(nn.Module):
     def decode(self, history_BTCHW: torch.Tensor, action_BD: torch.Tensor,
                expected_BCHW: torch.Tensor | None = None) -> torch.Tensor:
         """history [B, window, 3, H, W] + action vectors [B, D] -> predicted next frame [B, 3, H, W]: the action's
-        effect added to x_t, or to the history-only expectation where the net has one."""
-        h = self.history_encoder(self.stack(history_BTCHW))
+        effect added to x_t, or to the history-only expectation where the net has one (moved along a flow with
+        ``warp``)."""
+        h = self.history_encoder(self.stack(self.recent(history_BTCHW)))
         for block in self.action_blocks:
             h = block(h, action_BD)
         if self.expectation is not None and expected_BCHW is None:
             expected_BCHW = self.expected_next_frame(history_BTCHW)
         base = history_BTCHW[:, -1] if expected_BCHW is None else expected_BCHW.detach()
-        return base + self.decoder(h)
+        out = self.decoder(h)
+        if self.cfg.warp:
+            return warp(base, out[:, :2] * FLOW_PIXELS) + out[:, 2:]
+        return base + out
 
     def forward(self, frames_BTCHW: torch.Tensor) -> LAMOutput:
         history_BTCHW = frames_BTCHW[:, :-1]
@@ -140,7 +168,7 @@ class LatentActionNet(nn.Module):
         adversary gives the encoder's soft code ``p``). Accuracy near chance means codes carry no history."""
         with torch.autocast(device_type=z_BD.device.type, enabled=False):
             p_BK = torch.softmax(-self.quantizer.distances(z_BD.float()) / self.cfg.entropy_temperature, dim=1)
-            logits_BK = self.history_adversary(self.stack(frames_BTCHW[:, :-1])).float()
+            logits_BK = self.history_adversary(self.stack(self.recent(frames_BTCHW[:, :-1]))).float()
             codes = p_BK.argmax(1).detach()
             adversary = F.cross_entropy(logits_BK, codes)
             log_q_BK = F.log_softmax(logits_BK, dim=1).detach()
@@ -156,3 +184,11 @@ class LatentActionNet(nn.Module):
     def action_vectors(self, actions_B: torch.Tensor) -> torch.Tensor:
         """Codebook lookup: int [B] -> [B, D]. At inference only this (the codebook) is needed to act."""
         return self.quantizer.lookup(actions_B)
+
+
+def check_history(cfg: LatentActionConfig) -> int:
+    """The number of history frames the net reads: ``cfg.history``, or all ``cfg.window`` when it is None."""
+    history = cfg.window if cfg.history is None else cfg.history
+    if not 1 <= history <= cfg.window:
+        raise UserError(f"model.lam.net.history: must be between 1 and window = {cfg.window}, got {cfg.history}")
+    return history
