@@ -29,3 +29,35 @@ def test_coinrun_generation_writes_a_valid_level_split_store(tmp_path):
     generate_coinrun(str(tmp_path), 64, {"train": 60, "val": 20, "test": 20}, levels, max_episode_len=16,
                      num_envs=2, seed=0)
     assert len(EpisodeStore(tmp_path)) == before
+
+
+def test_scripted_experiment_trains_its_lam_on_held_action_coinrun(tmp_path):
+    """experiment=coinrun_scripted: a store whose actions are held for 8 steps, and a LAM that reads one history
+    frame and decodes by warping, trained a few steps through the real configs."""
+    import torch
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import open_dict
+
+    from genie.checkpoints import read_world
+    from genie.training.pipeline import train
+    from tests.conftest import CONFIGS
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=CONFIGS, version_base="1.3"):
+        cfg = compose("train", overrides=[
+            "experiment=coinrun_scripted", "stage=lam", "logger=csv", "data.num_envs=2", "data.max_episode_len=24",
+            "data.frames={train: 120, val: 40, test: 40}", "data.levels={train: 4, val: 2, test: 2}",
+            "budget.lam={max_steps: 2, max_time: null, batch_size: 4, val_every: 2, val_batches: 1}"])
+    GlobalHydra.instance().clear()
+    with open_dict(cfg):
+        cfg.paths.root_dir, cfg.paths.data_dir = str(tmp_path), str(tmp_path / "data")
+        cfg.paths.log_dir, cfg.paths.output_dir = str(tmp_path / "runs"), str(tmp_path / "runs" / "run")
+    train(cfg)
+    world = read_world(tmp_path / "runs" / "run")
+    net = torch.load(world["lam"], map_location="cpu", weights_only=True)["hyper_parameters"]["net"]
+    assert net["history"] == 1 and net["warp"] is True
+    store = EpisodeStore(world["data"])
+    assert store.manifest["extra"]["hold"] == 8
+    actions = np.concatenate([store.actions(e.name) for e in store.episodes("train")])
+    assert (actions[1:] == actions[:-1]).mean() > 0.6  # held: most steps repeat the previous action
