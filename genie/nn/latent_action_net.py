@@ -16,8 +16,8 @@ of to x_t, so the code is spent on what the history did not foretell.
 
 With ``warp`` the decoder predicts a flow field and a residual: the next frame is x_t with its pixels moved along
 the flow, plus the residual. A scroll or a run is then a few numbers per pixel instead of a repainted frame, so a
-small move is as cheap to express as it is important to the player (scripted CoinRun, 5-min probe: effect NMI
-0.13-0.18 -> 0.23-0.28).
+small move is as cheap to express as it is important to the player (history 1 on scripted CoinRun, 5-min probes
+of two seeds: effect NMI 0.13-0.18 -> 0.23-0.28).
 
 ``history`` limits how many of the ``window`` history frames the encoder and the decoder read (the most recent
 ones; clips keep ``window + 1`` frames). With ``history: 1`` the decoder cannot extrapolate momentum, so the code has
