@@ -137,6 +137,7 @@ def coinrun_store(data: str):
 
 
 def agent_of(store) -> str:
+    """How a CoinRun store's episodes were played: ``scripted_agent`` (actions held, ``data.hold`` > 1) or not."""
     return "scripted_agent" if store.manifest["extra"].get("hold", 1) > 1 else "random_agent"
 
 
