@@ -20,11 +20,13 @@ def test_warp_moves_pixels_along_the_flow():
     assert torch.allclose(warp(image_BCHW, flow_B2HW)[..., 2:, :], image_BCHW[..., :-2, :], atol=1e-5)
 
 
-def test_warp_lam_starts_from_x_t_and_learns_to_move_it():
-    """A warping LAM predicts x_t before training; a few steps on a one-pixel scroll already beat copying x_t."""
+@pytest.mark.parametrize("flow_block", [1, 8])
+def test_warp_lam_starts_from_x_t_and_learns_to_move_it(flow_block):
+    """A warping LAM predicts x_t before training; a few steps on a one-pixel scroll already beat copying x_t,
+    with a flow per pixel or one per 8x8 block."""
     torch.manual_seed(0)
-    net = LatentActionNet(LatentActionConfig(window=2, history=1, warp=True, code_dim=8, hidden=16,
-                                             downsamples=2), 32)
+    net = LatentActionNet(LatentActionConfig(window=2, history=1, warp=True, flow_block=flow_block, code_dim=8,
+                                             hidden=16, downsamples=2), 32)
     world_HW = torch.rand(3, 32, 48)
     frames_BTCHW = torch.stack([torch.stack([world_HW[:, :, s + t : s + t + 32] for t in range(3)])
                                 for s in range(8)])  # each clip scrolls one pixel per frame
@@ -82,3 +84,8 @@ def test_expected_next_lam_encodes_the_surprise_and_decodes_onto_the_expectation
     changed = frames_BTCHW.clone()
     changed[:, -1] += 0.1  # same history, different next frame: a different surprise
     assert not torch.allclose(net.embed(changed), out.z)
+
+
+def test_a_flow_block_that_does_not_divide_the_frame_is_refused_naming_its_key():
+    with pytest.raises(UserError, match="model.lam.net.flow_block"):
+        LatentActionNet(LatentActionConfig(warp=True, flow_block=5), 32)
