@@ -56,7 +56,7 @@ def test_scripted_experiment_trains_its_lam_on_held_action_coinrun(tmp_path):
     train(cfg)
     world = read_world(tmp_path / "runs" / "run")
     net = torch.load(world["lam"], map_location="cpu", weights_only=True)["hyper_parameters"]["net"]
-    assert net["history"] == 1 and net["warp"] is True
+    assert net["history"] == 1 and net["warp"] is True and net["flow_block"] == 8
     store = EpisodeStore(world["data"])
     assert store.manifest["extra"]["hold"] == 8
     actions = np.concatenate([store.actions(e.name) for e in store.episodes("train")])
