@@ -129,8 +129,7 @@ class LatentActionNet(nn.Module):
 
     def embed(self, frames_BTCHW: torch.Tensor, expected_BCHW: torch.Tensor | None = None) -> torch.Tensor:
         """frames [B, window + 1, 3, H, W] in [0, 1] -> encoder vectors z [B, D] (before quantisation)."""
-        x = self.stack(self.recent(frames_BTCHW[:, :-1]))
-        x = torch.cat([x, self.stack(frames_BTCHW[:, -1:])], dim=1)
+        x = self.stack(frames_BTCHW[:, -(self.history + 1) :])  # the recent history and the next frame
         if self.expectation is not None:
             if expected_BCHW is None:
                 expected_BCHW = self.expected_next_frame(frames_BTCHW[:, :-1])
