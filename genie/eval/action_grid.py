@@ -1,5 +1,6 @@
 """Action grid: rows = start frames from different held-out episodes, columns = latent actions 0..K-1, each cell
-rolled forward ``steps`` frames under that one action. Consistent latent actions move every row the same way."""
+rolled forward ``steps`` frames under that one action. Consistent latent actions move every row the same way.
+Each row starts mid-episode: CoinRun levels all open at their left wall, so first frames would look alike."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ def action_grid_video(world: WorldModel, store: EpisodeStore, split: str = "test
     K = world.num_actions
     cells = []  # [rows][K] uint8 [steps + 1, H, W, 3]
     for info in episodes:
-        frames = torch.from_numpy(np.array(store.frames(info.name)[: world.window]))
+        start = (info.length - world.window) // 2
+        frames = torch.from_numpy(np.array(store.frames(info.name)[start : start + world.window]))
         cells.append(action_rollouts(world, world.encode(frames[None])[0], steps))
     T = steps + 1
     H, W = cells[0][0].shape[1] * scale, cells[0][0].shape[2] * scale
