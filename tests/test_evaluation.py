@@ -1,7 +1,6 @@
 """Evaluation pieces whose answers are known in advance."""
 
 import numpy as np
-import pytest
 import torch
 
 from genie.eval.dream import choose_actions
