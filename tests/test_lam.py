@@ -1,11 +1,12 @@
-"""The latent action net's options: how much history it reads, the relative reconstruction error, the expected
-next frame, and the flow-warping decoder."""
+"""The latent action net's options: how much history it reads and the flow-warping decoder; and LAM checkpoints
+saved with options that have since been removed."""
 
 import pytest
 import torch
 
+from genie.checkpoints import load_module
 from genie.errors import UserError
-from genie.models.lam import relative_error
+from genie.models.lam import LAMModule
 from genie.nn.latent_action_net import LatentActionConfig, LatentActionNet
 from genie.nn.warp import warp
 
@@ -58,34 +59,31 @@ def test_lam_history_limits_what_encoder_and_decoder_read():
         LatentActionNet(LatentActionConfig(window=3, history=4))
 
 
-def test_relative_error_weighs_each_clip_by_its_own_change():
-    """The same squared error on a still clip counts far more than on a busy one; where nothing changes, the loss is
-    the plain mean error."""
-    frames_BTCHW = torch.zeros(2, 2, 3, 4, 4)
-    frames_BTCHW[1, -1] = 0.5  # clip 1 changes (change 0.25), clip 0 does not
-    still = relative_error(torch.tensor([0.01, 0.0]), frames_BTCHW, 0.01)  # the error is on clip 0
-    busy = relative_error(torch.tensor([0.0, 0.01]), frames_BTCHW, 0.01)  # the error is on clip 1
-    assert still > 10 * busy
-    assert torch.isclose(relative_error(torch.tensor([0.02, 0.02]), torch.zeros(2, 2, 3, 4, 4), 0.01),
-                         torch.tensor(0.02))
-
-
-def test_expected_next_lam_encodes_the_surprise_and_decodes_onto_the_expectation():
-    """With expected_next the history-only prediction is part of the LAM: the code reads the surprise, and an
-    action's effect is added to the expectation (a zeroed decoder predicts exactly the expectation)."""
-    torch.manual_seed(0)
-    net = LatentActionNet(LatentActionConfig(window=2, code_dim=8, hidden=16, downsamples=2, expected_next=True), 32)
-    frames_BTCHW = torch.rand(3, 3, 3, 32, 32)
-    out = net(frames_BTCHW)
-    assert out.expected.shape == (3, 3, 32, 32) and out.z.shape == (3, 8)
-    torch.nn.init.zeros_(net.decoder[-1].weight)
-    torch.nn.init.zeros_(net.decoder[-1].bias)
-    assert torch.allclose(net(frames_BTCHW).prediction, out.expected)
-    changed = frames_BTCHW.clone()
-    changed[:, -1] += 0.1  # same history, different next frame: a different surprise
-    assert not torch.allclose(net.embed(changed), out.z)
-
-
 def test_a_flow_block_that_does_not_divide_the_frame_is_refused_naming_its_key():
     with pytest.raises(UserError, match="model.lam.net.flow_block"):
         LatentActionNet(LatentActionConfig(warp=True, flow_block=5), 32)
+
+
+def test_old_lam_checkpoints_load_without_removed_options_left_off_and_name_one_left_on(tmp_path):
+    """A checkpoint saved before expected_next, history_adversary_weight and relative_error_floor were removed loads
+    when it had them at their no-op values; one trained with an option on is refused naming its file and key."""
+    torch.manual_seed(0)
+    net = {"window": 2, "code_dim": 8, "hidden": 16, "downsamples": 2}
+    module = LAMModule(net, frame_size=32)
+
+    def save(name, net_extra, module_extra):
+        hparams = {**dict(module.hparams), "net": {**net, **net_extra}, **module_extra}
+        torch.save({"state_dict": module.state_dict(), "hyper_parameters": hparams}, tmp_path / name)
+        return tmp_path / name
+
+    old = save("old.ckpt", {"expected_next": False, "history_adversary_weight": 0.0}, {"relative_error_floor": 0.0})
+    loaded = load_module(old, "lam")
+    assert loaded.hparams.net == net and "relative_error_floor" not in loaded.hparams
+    frames_BTCHW = torch.rand(2, 3, 3, 32, 32)
+    assert torch.equal(loaded.net.infer(frames_BTCHW), module.eval().net.infer(frames_BTCHW))
+    on = save("expected.ckpt", {"expected_next": True, "history_adversary_weight": 0.0}, {})
+    with pytest.raises(UserError, match=r"expected\.ckpt: .*net\.expected_next=True.* removed"):
+        load_module(on, "lam")
+    floor = save("floor.ckpt", {}, {"relative_error_floor": 0.005})
+    with pytest.raises(UserError, match=r"floor\.ckpt: .*relative_error_floor=0\.005.* removed"):
+        load_module(floor, "lam")

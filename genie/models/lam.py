@@ -6,9 +6,9 @@ from typing import Any
 
 import lightning as L
 import torch
-import torch.nn.functional as F
 from sklearn.metrics import normalized_mutual_info_score
 
+from genie.errors import UserError
 from genie.models.optim import adamw_with_warmup
 from genie.nn.latent_action_net import LatentActionConfig, LatentActionNet
 from genie.nn.pixels import to_model
@@ -18,7 +18,7 @@ class LAMModule(L.LightningModule):
     stage = "lam"
 
     def __init__(self, net: dict[str, Any], frame_size: int = 64, lr: float = 1e-4, weight_decay: float = 0.0,
-                 warmup_steps: int = 100, relative_error_floor: float = 0.0):
+                 warmup_steps: int = 100):
         super().__init__()
         self.save_hyperparameters()
         self.net = LatentActionNet(LatentActionConfig(**net), frame_size)
@@ -29,21 +29,17 @@ class LAMModule(L.LightningModule):
     def window(self) -> int:
         return self.net.cfg.window
 
+    @property
+    def clip_len(self) -> int:
+        """Frames per training clip: the history and the next frame."""
+        return self.window + 1
+
     def compute_loss(self, batch: dict[str, torch.Tensor]):
         x_BTCHW = to_model(batch["frames"])
         out = self.net(x_BTCHW)
-        error_B = ((out.prediction.float() - x_BTCHW[:, -1]) ** 2).flatten(1).mean(1)
-        mse = error_B.mean()
+        mse = ((out.prediction.float() - x_BTCHW[:, -1]) ** 2).mean()
         logs = {"recon_mse": mse, "perplexity": out.vq.perplexity, "codes": out.vq.codes}
-        loss = out.vq.loss + (mse if self.hparams.relative_error_floor <= 0
-                              else relative_error(error_B, x_BTCHW, self.hparams.relative_error_floor))
-        if out.expected is not None:  # the history-only predictor learns from its own error
-            logs["expected_mse"] = F.mse_loss(out.expected.float(), x_BTCHW[:, -1])
-            loss = loss + logs["expected_mse"]
-        if self.net.history_adversary is not None:
-            adversary_loss, logs["adversary_accuracy"] = self.net.history_adversary_losses(x_BTCHW, out.z)
-            loss = loss + adversary_loss
-        return loss, logs
+        return out.vq.loss + mse, logs
 
     def training_step(self, batch, batch_idx):
         loss, logs = self.compute_loss(batch)
@@ -51,9 +47,6 @@ class LAMModule(L.LightningModule):
         self.log("train/loss", loss, prog_bar=True)
         self.log("train/recon_mse", logs["recon_mse"])
         self.log("train/perplexity", logs["perplexity"])
-        for key in ("adversary_accuracy", "expected_mse"):
-            if key in logs:
-                self.log(f"train/{key}", logs[key])
         self.log("train/codes_used", (counts > 0).sum().float())
         return loss
 
@@ -76,11 +69,27 @@ class LAMModule(L.LightningModule):
         return adamw_with_warmup(self, self.hparams.lr, self.hparams.weight_decay, self.hparams.warmup_steps)
 
 
-def relative_error(error_B: torch.Tensor, frames_BTCHW: torch.Tensor, floor: float) -> torch.Tensor:
-    """Each clip's squared error over its own change ``mean (x_{t+1} - x_t)^2`` (+ ``floor``), times ``floor``: every
-    transition weighs alike, so a one-pixel run is worth a code as much as a fall that changes half the frame."""
-    change_B = ((frames_BTCHW[:, -1] - frames_BTCHW[:, -2]) ** 2).flatten(1).mean(1)
-    return (error_B / (change_B + floor)).mean() * floor
+# Options that LAM checkpoints saved before their removal still carry, with the value that made each a no-op: such a
+# checkpoint loads without them; one trained with an option on is refused (its weights and loss assumed it).
+REMOVED_OPTIONS = {"relative_error_floor": 0.0}  # LAMModule arguments
+REMOVED_NET_OPTIONS = {"expected_next": False, "history_adversary_weight": 0.0}  # LatentActionConfig fields
+
+
+def drop_removed_options(hparams: dict[str, Any], checkpoint: Any) -> dict[str, Any]:
+    """A LAM checkpoint's hyperparameters without the removed options it holds at their no-op values (a copy);
+    UserError naming ``checkpoint`` and the key where one holds another value."""
+    hparams = dict(hparams)
+    groups = [("", hparams, REMOVED_OPTIONS)]
+    if isinstance(hparams.get("net"), dict):
+        hparams["net"] = dict(hparams["net"])
+        groups.append(("net.", hparams["net"], REMOVED_NET_OPTIONS))
+    for prefix, settings, removed in groups:
+        for name, no_op in removed.items():
+            value = settings.pop(name, no_op)
+            if value != no_op:
+                raise UserError(f"{checkpoint}: this LAM was trained with {prefix}{name}={value!r}, an option that has "
+                                f"been removed (only checkpoints with {prefix}{name}={no_op!r} still load): retrain it")
+    return hparams
 
 
 def code_metrics(codes: torch.Tensor, true: torch.Tensor, num_actions: int) -> dict[str, float]:
