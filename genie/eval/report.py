@@ -1,5 +1,5 @@
-"""The artefacts of a trained run: dream.gif, reconstruction.gif, action_grid.gif, latent_actions_tsne.png,
-metrics.json (train.py / dream.py) and eval.json (dream.py mode=eval)."""
+"""The artefacts of a trained run: dream.gif, reconstruction.gif, action_grid.gif, long_play.gif,
+latent_actions_tsne.png, metrics.json (train.py / dream.py) and eval.json (dream.py mode=eval)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from genie.eval.action_grid import action_grid_video
 from genie.eval.controllability import rollout_metrics
 from genie.eval.dream import Dream, dream_episode
 from genie.eval.evaluate import EvalClips, evaluate
+from genie.eval.long_play import LongPlay, long_play, long_play_settings
 from genie.eval.visualise import error_map, frame_strip, label, side_by_side, tsne_figure, upscale, write_gif, write_png
 from genie.nn.pixels import to_uint8
 from genie.world import WorldModel
@@ -56,17 +57,47 @@ def tsne_plot(path: Path, clips: EvalClips, store: EpisodeStore, max_points: int
     return tsne_figure(path, points, colourings)
 
 
+SUMMARY_KEYS = (
+    "tokenizer/psnr", "tokenizer/codebook_usage", "lam/codes_used", "lam/action_nmi", "lam/effect_nmi",
+    "dynamics/psnr_next", "dynamics/psnr_copy_baseline", "dynamics/delta_t_psnr", "dream/frames_per_second",
+    "long_play/realism_real", *(f"long_play/{name}_t{h}" for name in ("realism_human", "realism_held",
+                                "player_in_view_human", "player_in_view_held_worst") for h in (16, 64, 256)),
+    "long_play/player_detector_accuracy",
+)
+
+
+def run_long_play(world: WorldModel, store: EpisodeStore, cfg: dict[str, Any], out: Path) -> LongPlay | None:
+    """Long-play metrics and ``long_play.gif`` (+ a strip of it as PNG); None where ``long_play.starts`` is 0."""
+    settings = long_play_settings(cfg.get("long_play"))
+    if settings.starts <= 0:
+        return None
+    result = long_play(world, store, cfg["split"], settings, cfg["temperature"], cfg["seed"])
+    write_gif(out / "long_play.gif", result.video, cfg["fps"] * 1.5)
+    write_png(out / "long_play_strip.png", frame_strip(result.video, every=32, max_frames=9))
+    return result
+
+
+def log_summary(metrics: dict[str, float]) -> None:
+    for key in SUMMARY_KEYS:
+        if key in metrics:
+            log.info("  %s = %.4g", key, metrics[key])
+
+
 def write_evaluation(run_dir: Path, store: EpisodeStore, cfg: dict[str, Any]) -> dict[str, float]:
-    """``dream.py mode=eval``: every held-out metric (one-step, rollouts, ΔtPSNR, NMI, speed) into eval.json."""
+    """``dream.py mode=eval``: every held-out metric (one-step, rollouts, ΔtPSNR, NMI, long play, speed) into
+    eval.json (and long_play.gif beside it)."""
     out = Path(cfg.get("out_dir") or Path(run_dir) / "dream")
     world = WorldModel.load(run_dir)
     metrics = evaluate(world, store, cfg["split"], cfg["eval_clips"]).metrics
     metrics |= rollout_metrics(world, store, cfg["split"], cfg["rollout_clips"], temperature=cfg["temperature"],
                                seed=cfg["seed"])
+    if (played := run_long_play(world, store, cfg, out)) is not None:
+        metrics |= played.metrics
     metrics["dream/frames_per_second"] = dream_episode(world, store, cfg["split"], cfg["episode"], cfg["steps"],
                                                        "random", cfg["temperature"], cfg["seed"]).frames_per_second
     atomic_write_bytes(out / "eval.json", json.dumps(metrics, indent=1).encode())
     log.info("evaluation written to %s", out / "eval.json")
+    log_summary(metrics)
     return metrics
 
 
@@ -93,15 +124,14 @@ def write_report(run_dir: Path, store: EpisodeStore, cfg: dict[str, Any], logger
     if cfg["rollout_clips"] > 0:
         metrics |= rollout_metrics(world, store, cfg["split"], cfg["rollout_clips"], temperature=cfg["temperature"],
                                    seed=cfg["seed"])
+    if (played := run_long_play(world, store, cfg, out)) is not None:
+        metrics |= played.metrics
+        files["long_play"] = out / "long_play.gif"
     metrics["dream/frames_per_second"] = dream.frames_per_second
     metrics["dream/steps"] = int(len(dream.actions))
     atomic_write_bytes(out / "metrics.json", json.dumps(metrics, indent=1).encode())
     log.info("dream artefacts in %s", out)
-    for key in ("tokenizer/psnr", "tokenizer/codebook_usage", "lam/codes_used", "lam/action_nmi", "lam/effect_nmi",
-                "dynamics/psnr_next", "dynamics/psnr_copy_baseline", "dynamics/delta_t_psnr",
-                "dream/frames_per_second"):
-        if key in metrics:
-            log.info("  %s = %.4g", key, metrics[key])
+    log_summary(metrics)
     if logger_cfg and "wandb" in logger_cfg:
         log_to_wandb(logger_cfg["wandb"], metrics, files)
     return metrics
@@ -119,5 +149,6 @@ def log_to_wandb(wandb_cfg, metrics: dict[str, float], files: dict[str, Path]) -
         "media/reconstruction": wandb.Video(str(files["reconstruction"]), format="gif"),
         "media/latent_actions_tsne": wandb.Image(str(files["latent_actions_tsne"])),
         "media/action_grid": wandb.Video(str(files["action_grid"]), format="gif"),
+        **({"media/long_play": wandb.Video(str(files["long_play"]), format="gif")} if "long_play" in files else {}),
     })
     run.finish()

@@ -1,0 +1,148 @@
+"""Long play: what a player sees after seconds of holding keys, not one step ahead (DESIGN §6).
+
+From ``starts`` held-out windows of real frames the world dreams ``steps`` frames under
+
+* each latent action held for the whole rollout (``held``), and
+* a human-like policy (``human``): a random latent action held for ``hold`` frames, then another,
+  ``human_sequences`` different sequences per start.
+
+At each horizon (16, 64, 256 by default) the dreamed frames are scored by
+
+* realism: a classifier two-sample test against the tokenizer's reconstructions of real held-out frames
+  (genie/eval/realism.py; 0.5 = indistinguishable), beside the same test between two halves of the real frames;
+* for CoinRun, the rate at which the player is in the centre of the view, where the camera keeps it
+  (genie/eval/player_view.py), with the detector's accuracy on real frames.
+
+Only the frames at the horizons are decoded, so the cost is the dynamics' steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from genie.data.clips import PixelClips
+from genie.data.store import EpisodeStore
+from genie.eval.player_view import fit_player_detector, reconstruct, sample_frames
+from genie.eval.realism import real_against_real, two_sample_score
+from genie.eval.visualise import label, upscale
+from genie.nn.pixels import to_uint8
+from genie.world import WorldModel, pad_history
+
+
+@dataclass
+class LongPlaySettings:
+    starts: int = 32  # held-out start windows (0: skip long play)
+    steps: int = 256  # dreamed frames per rollout
+    horizons: tuple[int, ...] = (16, 64, 256)
+    human_sequences: int = 4  # human-like action sequences per start
+    hold: int = 8  # frames each human-like action is held
+    real_frames: int = 512  # real held-out frames (reconstructed) the realism classifier compares against
+    classifier_steps: int = 300  # optimiser steps of each realism classifier
+    batch_size: int = 128  # rollouts dreamed at once
+    gif_scale: int = 2
+
+
+@dataclass
+class LongPlay:
+    metrics: dict[str, float]
+    video: np.ndarray  # uint8 [steps + 1, H', W', 3]: one human-like rollout, step and action on every frame
+    frames: dict[str, dict[int, torch.Tensor]] = field(repr=False)  # policy group -> horizon -> float [R, 3, H, W]
+
+
+def long_play_settings(cfg: dict | None) -> LongPlaySettings:
+    """``cfg``: the report's ``long_play`` block (a plain dict)."""
+    values = dict(cfg or {})
+    if "horizons" in values:
+        values["horizons"] = tuple(int(h) for h in values["horizons"])
+    return LongPlaySettings(**values)
+
+
+def held_out_starts(store: EpisodeStore, split: str, window: int, count: int) -> torch.Tensor:
+    """``count`` windows of ``window`` real frames spread evenly over the split: uint8 [count, window, H, W, 3]."""
+    total = sum(e.length for e in store.episodes(split))
+    clips = PixelClips(store.root, split, window, stride=max(1, total // max(count, 1)))
+    pick = np.linspace(0, len(clips) - 1, min(count, len(clips))).round().astype(int)
+    return torch.stack([clips[int(i)]["frames"] for i in pick])
+
+
+def human_like_actions(rollouts: int, steps: int, num_actions: int, hold: int, seed: int) -> torch.Tensor:
+    """A random latent action held for ``hold`` frames, then another: int64 [rollouts, steps]."""
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, num_actions, size=(rollouts, -(-steps // hold)))
+    return torch.from_numpy(np.repeat(draws, hold, axis=1)[:, :steps])
+
+
+@torch.no_grad()
+def dream_at(world: WorldModel, context_RThw: torch.Tensor, actions_RS: torch.Tensor, keep: tuple[int, ...],
+             temperature: float = 0.0, seed: int = 0, batch_size: int = 128) -> dict[int, torch.Tensor]:
+    """Roll every context forward under its actions; returns the tokens after ``s`` steps for each ``s`` in
+    ``keep``: {s: int64 [R, h, w]}. Only the last ``window`` frames are kept while dreaming."""
+    generator = torch.Generator(device=world.device).manual_seed(seed)
+    kept: dict[int, list[torch.Tensor]] = {s: [] for s in keep}
+    for lo in range(0, len(context_RThw), batch_size):
+        history = pad_history(context_RThw[lo : lo + batch_size, -world.window :], world.window).to(world.device)
+        for s in range(1, actions_RS.shape[1] + 1):
+            nxt = world.step(history, actions_RS[lo : lo + batch_size, s - 1], temperature, generator)
+            history = torch.cat([history[:, 1:], nxt[:, None]], dim=1)
+            if s in kept:
+                kept[s].append(nxt.cpu())
+    return {s: torch.cat(v) for s, v in kept.items()}
+
+
+def decode_frames(world: WorldModel, tokens_Rhw: torch.Tensor, batch: int = 256) -> torch.Tensor:
+    """tokens int [R, h, w] -> float [R, 3, H, W] in [0, 1] on the CPU."""
+    return torch.cat([world.decode(tokens_Rhw[i : i + batch, None])[:, 0].float().cpu()
+                      for i in range(0, len(tokens_Rhw), batch)])
+
+
+def long_play_video(world: WorldModel, context_Thw: torch.Tensor, actions_S: torch.Tensor, temperature: float,
+                    seed: int, scale: int) -> np.ndarray:
+    """One rollout, every frame decoded and labelled with its step and the action that made it."""
+    tokens = world.rollout(context_Thw[None], actions_S[None], temperature, seed)[0, context_Thw.shape[0] - 1 :]
+    frames = upscale(to_uint8(decode_frames(world, tokens)).numpy(), scale)
+    tags = ["start"] + [f"t={s + 1} a={int(a)}" for s, a in enumerate(actions_S)]
+    return np.stack([label(f, tag) for f, tag in zip(frames, tags)])
+
+
+@torch.no_grad()
+def long_play(world: WorldModel, store: EpisodeStore, split: str, settings: LongPlaySettings,
+              temperature: float = 0.0, seed: int = 0) -> LongPlay:
+    horizons = tuple(h for h in settings.horizons if h <= settings.steps)
+    K, N = world.num_actions, settings.starts
+    starts = held_out_starts(store, split, world.window, N)
+    N = len(starts)
+    context_NThw = world.encode(starts).cpu()
+    held = torch.arange(K).repeat_interleave(settings.steps).reshape(K, settings.steps)
+    human = human_like_actions(N * settings.human_sequences, settings.steps, K, settings.hold, seed)
+    policies = {
+        "held": (context_NThw.repeat(K, 1, 1, 1), held.repeat_interleave(N, 0), torch.arange(N).repeat(K)),
+        "human": (context_NThw.repeat_interleave(settings.human_sequences, 0), human,
+                  torch.arange(N).repeat_interleave(settings.human_sequences)),
+    }
+    frames: dict[str, dict[int, torch.Tensor]] = {}
+    for group, (context, actions, _) in policies.items():
+        tokens = dream_at(world, context, actions, horizons, temperature, seed, settings.batch_size)
+        frames[group] = {h: decode_frames(world, t) for h, t in tokens.items()}
+
+    real = reconstruct(world, sample_frames(store, split, settings.real_frames, seed))
+    metrics: dict[str, float] = {"long_play/starts": N, "long_play/steps": settings.steps,
+                                 "long_play/realism_real": real_against_real(real, seed, settings.classifier_steps)}
+    for group, (_, _, start_of) in policies.items():
+        for h in horizons:
+            metrics[f"long_play/realism_{group}_t{h}"] = two_sample_score(
+                frames[group][h], real, start_of, seed, settings.classifier_steps)
+    if store.source == "coinrun":
+        detector = fit_player_detector(world, store, "train", split, seed=seed)
+        metrics |= detector.metrics()
+        for h in horizons:
+            metrics[f"long_play/player_in_view_human_t{h}"] = float(detector.in_view(frames["human"][h]).float().mean())
+            per_action = detector.in_view(frames["held"][h]).float().reshape(K, N).mean(1)
+            metrics[f"long_play/player_in_view_held_t{h}"] = float(per_action.mean())
+            metrics[f"long_play/player_in_view_held_worst_t{h}"] = float(per_action.min())
+            for a in range(K):
+                metrics[f"long_play/player_in_view_held_a{a}_t{h}"] = float(per_action[a])
+    video = long_play_video(world, context_NThw[0], human[0], temperature, seed, settings.gif_scale)
+    return LongPlay(metrics, video, frames)
