@@ -33,6 +33,11 @@ class DynamicsModule(L.LightningModule):
     def window(self) -> int:
         return self.net.cfg.window
 
+    @property
+    def clip_len(self) -> int:
+        """Frames per training clip: window + 1, or more where the net trains on its own rollouts."""
+        return getattr(self.net, "clip_len", self.window + 1)
+
     def compute_loss(self, batch: dict[str, torch.Tensor]):
         """Every dynamics net implements ``compute_loss(tokens [B, T, h, w], actions [B, T-1])`` and
         ``predict_next(history [B, window, h, w], action [B], temperature, generator) -> tokens [B, h, w]``."""

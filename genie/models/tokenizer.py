@@ -33,9 +33,9 @@ def build_tokenizer_net(kind: str, net: dict[str, Any]) -> ConvVQVAE | STViViT:
 
 
 class TokenizerModule(L.LightningModule):
-    """``clip_len``: frames per training clip (the pipeline reads it from the config; 1 for the conv net, which sees
-    every frame alone anyway). A temporal net (ST-ViViT) is trained on whole clips and also validated frame by frame,
-    the way the world model uses it (``val/psnr_framewise``)."""
+    """``clip_len``: frames per training clip (1 for the conv net, which sees every frame alone anyway). A temporal
+    net (ST-ViViT) is trained on whole clips and also validated frame by frame, the way the world model uses it
+    (``val/psnr_framewise``)."""
 
     stage = "tokenizer"
 
@@ -49,6 +49,10 @@ class TokenizerModule(L.LightningModule):
         self.val_psnr_framewise = PeakSignalNoiseRatio(data_range=1.0) if self.temporal else None
         self.val_ssim = StructuralSimilarityIndexMeasure(data_range=1.0)
         self.register_buffer("val_code_counts", torch.zeros(self.net.num_codes), persistent=False)
+
+    @property
+    def clip_len(self) -> int:
+        return self.hparams.clip_len
 
     @property
     def token_grid(self) -> int:

@@ -104,7 +104,6 @@ def plan_components(cfg: DictConfig) -> tuple[dict[str, str], str | None]:
 def fit_stage(stage: str, cfg: DictConfig, run_dir: Path, store: EpisodeStore, components: dict[str, str],
               resume: str | None) -> str:
     budget = cfg.budget[stage]
-    clip_len = {"tokenizer": cfg.model.tokenizer.clip_len, "world": 2 * cfg.window}.get(stage, cfg.window + 1)
     data_root, kind = str(store.root), "pixels"
     overrides: dict[str, Any] = {"frame_size": store.frame_size}
     if stage == "lam":
@@ -115,7 +114,7 @@ def fit_stage(stage: str, cfg: DictConfig, run_dir: Path, store: EpisodeStore, c
         module = build_world_module(cfg, store, components)
     else:
         module = instantiate(cfg.model[stage], _convert_="all", **merge_net(cfg.model[stage], overrides))
-    datamodule = ClipDataModule(data_root, kind, clip_len, budget.batch_size, cfg.data.num_workers, cfg.eval_stride)
+    datamodule = ClipDataModule(data_root, kind, module.clip_len, budget.batch_size, cfg.data.num_workers, cfg.eval_stride)
     ckpt_dir = run_dir / "checkpoints" / stage
     trainer = instantiate(
         cfg.trainer,
