@@ -1,11 +1,12 @@
 """Measure training throughput per stage, data loading, dream speed, and collect the latest run's quality metrics.
 
-    python benchmarks/run.py [--run runs/<dir>] [--steps 20] [--ceiling-steps 800]
+    python benchmarks/run.py [--run runs/<dir>] [--steps 20] [--ceiling-steps 800] [--no-long-play]
                              [--tokenizer-run runs/<tokenizer run>] [--out benchmarks/results/latest.json]
 
 Speed is measured on the default (demo) model sizes with random weights (speed does not depend on the weights);
 quality comes from ``<run>/dream/metrics.json`` of a trained run. For a CoinRun run, the latent actions are also
-scored on random-agent and scripted-agent test levels beside a supervised inverse-dynamics ceiling.
+scored on random-agent and scripted-agent test levels beside a supervised inverse-dynamics ceiling, and the world's
+long play (realism, player in view over 256 dreamed steps) is measured on both.
 """
 
 from __future__ import annotations
@@ -127,8 +128,8 @@ def dream_fps(modules, steps: int = 64) -> float:
 
 
 def coinrun_store(data: str):
-    """The CoinRun store of a data config (``coinrun``: random agent; ``coinrun_scripted``: actions held for 8
-    steps), generated on first use."""
+    """The CoinRun store of a data config (``coinrun``: actions held for 8 steps; ``coinrun_random``: a random
+    button every step), generated on first use."""
     from genie.data.prepare import prepare_store
 
     with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
@@ -151,7 +152,7 @@ def latent_actions_vs_ceiling(run: Path, ceiling_steps: int) -> dict:
     store = open_store_of_run(run)  # the ceiling trains on the run's own store
     stores = {agent_of(store): store}
     if store.source == "coinrun":  # test levels of both agents, whichever the run was trained on
-        other = coinrun_store("coinrun" if agent_of(store) == "scripted_agent" else "coinrun_scripted")
+        other = coinrun_store("coinrun_random" if agent_of(store) == "scripted_agent" else "coinrun")
         stores[agent_of(other)] = other
     world = WorldModel.load(run)
     results = {name: {"lam": {k.removeprefix("lam/"): v for k, v in evaluate(world, s, "test", 2048).metrics.items()
@@ -161,6 +162,25 @@ def latent_actions_vs_ceiling(run: Path, ceiling_steps: int) -> dict:
     for name, scores in ceiling.items():
         results[name]["supervised_ceiling"] = scores | {"train_steps": ceiling_steps}
     return results
+
+
+def long_play_quality(run: Path) -> dict:
+    """Long-play metrics (report defaults) of the run on its own test levels and, for CoinRun, on the other agent's
+    test levels too (held-action and random-agent play)."""
+    from genie.eval.long_play import long_play, long_play_settings
+    from genie.runs import open_store_of_run
+
+    store = open_store_of_run(run)
+    stores = {agent_of(store): store}
+    if store.source == "coinrun":
+        other = coinrun_store("coinrun_random" if agent_of(store) == "scripted_agent" else "coinrun")
+        stores[agent_of(other)] = other
+    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
+        report = OmegaConf.to_container(compose("dream", overrides=[f"paths.root_dir={ROOT}"]), resolve=False)
+    settings = long_play_settings(report["long_play"])
+    world = WorldModel.load(run)
+    return {name: long_play(world, s, "test", settings, report["temperature"], report["seed"]).metrics
+            for name, s in stores.items()}
 
 
 def tokenizer_quality(run: Path, frames: int = 2048) -> dict:
@@ -200,6 +220,8 @@ def main() -> None:
                         help="also score this run's tokenizer on 2 048 held-out test frames (repeatable)")
     parser.add_argument("--ceiling-steps", type=int, default=800,
                         help="training steps of the supervised LAM ceiling (0: skip the LAM-vs-ceiling section)")
+    parser.add_argument("--long-play", action=argparse.BooleanOptionalAction, default=True,
+                        help="score long play (256-step rollouts) on both CoinRun agents' test levels")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "latest.json")
     args = parser.parse_args()
     cfg, modules = default_modules()
@@ -223,6 +245,9 @@ def main() -> None:
         if args.ceiling_steps > 0:
             results["latent_actions"] = latent_actions_vs_ceiling(run, args.ceiling_steps)
             print(json.dumps(results["latent_actions"], indent=1))
+        if args.long_play:
+            results["long_play"] = long_play_quality(run)
+            print(json.dumps(results["long_play"], indent=1))
     for tokenizer_run in args.tokenizer_run:
         results.setdefault("tokenizers", []).append(tokenizer_quality(tokenizer_run))
         print(f"tokenizer of {tokenizer_run}: {results['tokenizers'][-1]}")

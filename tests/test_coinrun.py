@@ -31,9 +31,9 @@ def test_coinrun_generation_writes_a_valid_level_split_store(tmp_path):
     assert len(EpisodeStore(tmp_path)) == before
 
 
-def test_scripted_experiment_trains_its_lam_on_held_action_coinrun(tmp_path):
-    """experiment=coinrun_scripted: a store whose actions are held for 8 steps, and a LAM that reads one history
-    frame and decodes by warping, trained a few steps through the real configs."""
+def test_default_demo_trains_its_lam_on_held_action_coinrun(tmp_path):
+    """The default data is CoinRun with every action held for 8 steps, and the default LAM reads one history frame
+    and decodes by warping: trained a few steps through the real configs."""
     import torch
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
@@ -46,7 +46,7 @@ def test_scripted_experiment_trains_its_lam_on_held_action_coinrun(tmp_path):
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=CONFIGS, version_base="1.3"):
         cfg = compose("train", overrides=[
-            "experiment=coinrun_scripted", "stage=lam", "logger=csv", "data.num_envs=2", "data.max_episode_len=24",
+            "stage=lam", "logger=csv", "data.num_envs=2", "data.max_episode_len=24",
             "data.frames={train: 120, val: 40, test: 40}", "data.levels={train: 4, val: 2, test: 2}",
             "budget.lam={max_steps: 2, max_time: null, batch_size: 4, val_every: 2, val_batches: 1}"])
     GlobalHydra.instance().clear()
@@ -61,3 +61,17 @@ def test_scripted_experiment_trains_its_lam_on_held_action_coinrun(tmp_path):
     assert store.manifest["extra"]["hold"] == 8
     actions = np.concatenate([store.actions(e.name) for e in store.episodes("train")])
     assert (actions[1:] == actions[:-1]).mean() > 0.6  # held: most steps repeat the previous action
+
+
+def test_random_agent_experiment_composes_the_random_store_and_its_lam():
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from tests.conftest import CONFIGS
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=CONFIGS, version_base="1.3"):
+        cfg = compose("train", overrides=["experiment=coinrun_random", "paths.root_dir=/tmp/x"])
+    GlobalHydra.instance().clear()
+    assert cfg.data.hold == 1 and "coinrun_hold1_" in cfg.data.path
+    assert cfg.model.lam.net.history is None and cfg.model.lam.net.warp is False

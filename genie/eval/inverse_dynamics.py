@@ -7,7 +7,7 @@ supervised model stays well below NMI 1; a LAM is judged against this number, no
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
@@ -31,9 +31,8 @@ class InverseDynamics(nn.Module):
                  frame_size: int = 64):
         super().__init__()
         self.window = lam.window
-        plain = replace(lam, expected_next=False, history_adversary_weight=0.0)  # raw frames in, as in the LAM
-        self.encoder = LatentActionNet(plain, frame_size).encoder  # the layers the LAM's codes come from
-        self.inputs = check_history(plain) + 1  # the frames the LAM reads: its recent history and the next frame
+        self.encoder = LatentActionNet(lam, frame_size).encoder  # the layers the LAM's codes come from
+        self.inputs = check_history(lam) + 1  # the frames the LAM reads: its recent history and the next frame
         self.action_head = nn.Linear(lam.code_dim, num_actions)
         self.effect_head = None
         if effect_of_action is not None:
