@@ -5,14 +5,14 @@ on the action) sees the whole 16x16 grid. A learned *copy prior* adds ``copy_bia
 the network only has to model what changes: most tokens of a game frame stay put from one step to the next.
 
 Holding together over long rollouts. Trained only on real histories, a forecaster never sees its own mistakes, and
-in a dream its history is nothing but its own output (exposure bias). Two remedies, both off at 0 / 1:
+in a dream its history is nothing but its own output (exposure bias). Two remedies (README, "Long play"):
 
 * ``context_noise``: each training clip draws a corruption rate r ~ U[0, context_noise] and replaces that fraction
   of its history tokens with random codes; the rate (in ``noise_buckets`` steps) conditions every block beside the
   action, as GameNGen conditions on its noise level. At inference the model is told ``inference_noise``.
 * ``unroll``: each clip has window + unroll frames; after the first prediction from real history, the next
   ``unroll - 1`` steps read the model's own (argmax, detached) predictions as history, and every step's
-  cross-entropy counts.
+  cross-entropy counts (the default, 4; 1 trains on real histories only).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class CNNForecasterConfig:
     context_noise: float = 0.0  # largest fraction of history tokens replaced by random codes in training
     noise_buckets: int = 8  # the corruption rate is told to the model in this many steps
     inference_noise: float = 0.0  # the corruption rate the model is told while dreaming
-    unroll: int = 1  # training steps per clip; steps after the first read the model's own predictions
+    unroll: int = 4  # training steps per clip; steps after the first read the model's own predictions
 
 
 class CNNForecaster(nn.Module):
