@@ -1,4 +1,4 @@
-"""The CNN forecaster's long-rollout training options: context noise told to the model, and unrolled steps."""
+"""The CNN forecaster trained on its own rollouts (unroll)."""
 
 import torch
 
@@ -10,19 +10,6 @@ def tiny(**options) -> CNNForecaster:
     torch.manual_seed(0)
     return CNNForecaster(CNNForecasterConfig(num_codes=16, num_actions=4, window=4, token_dim=8, hidden=16,
                                              action_dim=8, dilations=(1, 2), **options))
-
-
-def test_context_noise_corrupts_about_the_drawn_rate_and_tells_the_model():
-    net = tiny(context_noise=0.5)
-    tokens = torch.zeros(256, 4, 8, 8, dtype=torch.long)
-    noisy, rate_B = net.corrupt(tokens)
-    changed_B = (noisy != tokens).float().flatten(1).mean(1)
-    # random codes land on the clean code 1 time in 16: the changed fraction is rate * 15/16
-    assert float((changed_B - rate_B * 15 / 16).abs().max()) < 0.12 and float(rate_B.max()) <= 0.5
-    history, action = torch.randint(0, 16, (2, 4, 8, 8)), torch.tensor([1, 2])
-    clean, told_noisy = net(history, action, torch.zeros(2)), net(history, action, torch.full((2,), 0.45))
-    assert not torch.allclose(clean, told_noisy)  # the rate conditions the prediction
-    assert torch.equal(tiny().corrupt(tokens)[0], tokens)  # off by default
 
 
 def test_unrolled_loss_feeds_back_the_models_own_predictions():
@@ -44,7 +31,7 @@ def test_dynamics_stage_trains_on_clips_of_window_plus_unroll(tmp_path, trained_
     from genie.training.pipeline import train
 
     cfg = compose_train(tmp_path, "stage=dynamics", f"run.tokenizer={trained_run}", f"run.lam={trained_run}",
-                        "model.dynamics.net.unroll=3", "model.dynamics.net.context_noise=0.2", "stage.dream=false",
+                        "model.dynamics.net.unroll=3", "stage.dream=false",
                         data_dir=shared_data)
     train(cfg)
     saved = torch.load(read_world(cfg.paths.output_dir)["dynamics"], map_location="cpu", weights_only=True)

@@ -5,14 +5,9 @@ on the action) sees the whole 16x16 grid. A learned *copy prior* adds ``copy_bia
 the network only has to model what changes: most tokens of a game frame stay put from one step to the next.
 
 Holding together over long rollouts. Trained only on real histories, a forecaster never sees its own mistakes, and
-in a dream its history is nothing but its own output (exposure bias). Two remedies (README, "Long play"):
-
-* ``context_noise``: each training clip draws a corruption rate r ~ U[0, context_noise] and replaces that fraction
-  of its history tokens with random codes; the rate (in ``noise_buckets`` steps) conditions every block beside the
-  action, as GameNGen conditions on its noise level. At inference the model is told ``inference_noise``.
-* ``unroll``: each clip has window + unroll frames; after the first prediction from real history, the next
-  ``unroll - 1`` steps read the model's own (argmax, detached) predictions as history, and every step's
-  cross-entropy counts (the default, 4; 1 trains on real histories only).
+in a dream its history is nothing but its own output (exposure bias). With ``unroll`` > 1 each training clip has
+window + unroll frames: after the first prediction from real history, the next ``unroll - 1`` steps read the model's
+own (argmax, detached) predictions as history, and every step's cross-entropy counts (README, "Long play").
 """
 
 from __future__ import annotations
@@ -35,22 +30,17 @@ class CNNForecasterConfig:
     hidden: int = 96
     action_dim: int = 64
     dilations: tuple[int, ...] = (1, 2, 4, 8)
-    context_noise: float = 0.0  # largest fraction of history tokens replaced by random codes in training
-    noise_buckets: int = 8  # the corruption rate is told to the model in this many steps
-    inference_noise: float = 0.0  # the corruption rate the model is told while dreaming
     unroll: int = 4  # training steps per clip; steps after the first read the model's own predictions
 
 
 class CNNForecaster(nn.Module):
     def __init__(self, cfg: CNNForecasterConfig):
         super().__init__()
-        if cfg.unroll < 1 or not 0 <= cfg.context_noise <= 1 or not 0 <= cfg.inference_noise <= 1:
-            raise ValueError(f"model.dynamics.net: unroll must be >= 1 and noise rates in [0, 1], got unroll="
-                             f"{cfg.unroll}, context_noise={cfg.context_noise}, inference_noise={cfg.inference_noise}")
+        if cfg.unroll < 1:
+            raise ValueError(f"model.dynamics.net.unroll: must be >= 1, got {cfg.unroll}")
         self.cfg = cfg
         self.token_embedding = nn.Embedding(cfg.num_codes, cfg.token_dim)
         self.action_embedding = nn.Embedding(cfg.num_actions, cfg.action_dim)
-        self.noise_embedding = nn.Embedding(cfg.noise_buckets, cfg.action_dim) if cfg.context_noise > 0 else None
         self.stem = nn.Conv2d(cfg.window * cfg.token_dim, cfg.hidden, 3, padding=1)
         self.blocks = nn.ModuleList([FiLMResBlock(cfg.hidden, cfg.action_dim, d) for d in cfg.dilations])
         self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(cfg.hidden, cfg.num_codes, 1))
@@ -61,42 +51,21 @@ class CNNForecaster(nn.Module):
         """Frames per training clip."""
         return self.cfg.window + self.cfg.unroll
 
-    def noise_bucket(self, rate_B: torch.Tensor) -> torch.Tensor:
-        """Corruption rates float [B] in [0, context_noise] -> bucket ids int64 [B] in [0, noise_buckets)."""
-        scaled = rate_B / max(self.cfg.context_noise, 1e-6) * self.cfg.noise_buckets
-        return scaled.long().clamp(0, self.cfg.noise_buckets - 1)
-
-    def forward(self, tokens_BThw: torch.Tensor, actions_B: torch.Tensor,
-                noise_B: torch.Tensor | None = None) -> torch.Tensor:
-        """tokens int [B, window, h, w], action int [B], corruption rate float [B] of the history (default: the
-        inference rate) -> logits [B, num_codes, h, w] of the next frame."""
+    def forward(self, tokens_BThw: torch.Tensor, actions_B: torch.Tensor) -> torch.Tensor:
+        """tokens int [B, window, h, w], action int [B] -> logits [B, num_codes, h, w] of the next frame."""
         B, T, h, w = tokens_BThw.shape
         if T != self.cfg.window:
             raise ValueError(f"CNN forecaster expects {self.cfg.window} history frames, got {T}")
         e_BThwE = self.token_embedding(tokens_BThw)
         x = self.stem(e_BThwE.permute(0, 1, 4, 2, 3).reshape(B, -1, h, w))
-        cond_BE = self.action_embedding(actions_B)
-        if self.noise_embedding is not None:
-            if noise_B is None:
-                noise_B = torch.full((B,), self.cfg.inference_noise, device=tokens_BThw.device)
-            cond_BE = cond_BE + self.noise_embedding(self.noise_bucket(noise_B))
+        a_BE = self.action_embedding(actions_B)
         for block in self.blocks:
-            x = block(x, cond_BE)
+            x = block(x, a_BE)
         logits_BKhw = self.head(x)
         # the copy prior, added in place at each position's current code (a one-hot [B, K, h, w] would cost more
         # memory traffic than the head itself)
         copy_B1hw = self.copy_bias.to(logits_BKhw.dtype).expand(B, 1, h, w)
         return logits_BKhw.scatter_add(1, tokens_BThw[:, -1:], copy_B1hw)
-
-    def corrupt(self, tokens_BThw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Training-time context noise: (tokens with a random fraction replaced by random codes, rate float [B])."""
-        if self.cfg.context_noise <= 0:
-            return tokens_BThw, None
-        B = tokens_BThw.shape[0]
-        rate_B = torch.rand(B, device=tokens_BThw.device) * self.cfg.context_noise
-        replace = torch.rand(tokens_BThw.shape, device=tokens_BThw.device) < rate_B[:, None, None, None]
-        random_codes = torch.randint_like(tokens_BThw, self.cfg.num_codes)
-        return torch.where(replace, random_codes, tokens_BThw), rate_B
 
     def compute_loss(self, tokens_BThw: torch.Tensor, actions_BT: torch.Tensor) -> tuple[torch.Tensor, dict]:
         """Next-frame loss on a clip: tokens int [B, window + unroll, h, w], actions int [B, window + unroll - 1]
@@ -106,11 +75,11 @@ class CNNForecaster(nn.Module):
         if steps < 1:
             raise ValueError(f"CNN forecaster needs clips of window + unroll = {self.clip_len} frames, "
                              f"got {tokens_BThw.shape[1]}")
-        history, noise_B = self.corrupt(tokens_BThw[:, :W])
+        history = tokens_BThw[:, :W]
         losses, first_accuracy = [], None
         for j in range(steps):
             target = tokens_BThw[:, W + j]
-            logits_BKhw = self(history, actions_BT[:, W - 1 + j], noise_B)
+            logits_BKhw = self(history, actions_BT[:, W - 1 + j])
             losses.append(F.cross_entropy(logits_BKhw.float(), target))
             predicted = logits_BKhw.argmax(1).detach()
             if first_accuracy is None:
