@@ -30,7 +30,7 @@ class CNNForecasterConfig:
     hidden: int = 96
     action_dim: int = 64
     dilations: tuple[int, ...] = (1, 2, 4, 8)
-    unroll: int = 4  # training steps per clip; steps after the first read the model's own predictions
+    unroll: int = 1  # training steps per clip; steps after the first read the model's own predictions
 
 
 class CNNForecaster(nn.Module):
