@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from playwright.sync_api import sync_playwright
 
-from genie.play.launch import open_store
+from genie.play.launch import game_keys, open_store
 from genie.play.server import BackgroundServer, PlayServer
 from genie.play.settings import MAPPABLE_KEYS, PlaySettings
 from genie.world import WorldModel
@@ -60,7 +60,10 @@ def main() -> None:
     torch.set_num_threads(settings.threads)
     world = WorldModel.load(args.run_dir)
     store = open_store(Path(args.run_dir), world, settings.split)
-    server = PlayServer(world, store, settings, settings.keymap(world.num_actions), run_name=Path(args.run_dir).name)
+    keymap = settings.keymap(world.num_actions)
+    if store is not None:  # the arrow keys as the game's controls, as dream.py mode=play does
+        keymap = game_keys(world, store, settings, keymap)
+    server = PlayServer(world, store, settings, keymap, run_name=Path(args.run_dir).name)
     with BackgroundServer(server.app()) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1180, "height": 900})

@@ -33,16 +33,20 @@ def open_store(run_dir: Path, world: WorldModel, split: str, override: str | Non
     return store
 
 
-def game_keys(world: WorldModel, store: EpisodeStore, keymap: dict[str, int]) -> dict[str, int]:
+def game_keys(world: WorldModel, store: EpisodeStore, cfg: PlaySettings, keymap: dict[str, int]) -> dict[str, int]:
     """Arrow keys as the game's controls where the store's true actions ground the latent codes (CoinRun): left,
-    right and up take the codes of LEFT, RIGHT and JUMP (genie/eval/controls.py); other keys keep ``keymap``'s."""
+    right and up take the codes of LEFT, RIGHT and JUMP, and the code of NOTHING becomes ``cfg.default_action``
+    (genie/eval/controls.py); other keys keep ``keymap``'s actions that are left."""
     from genie.eval.controls import ground_controls
 
     controls = ground_controls(world, store)
     if not controls or not controls["keys"]:
         return keymap
     grounded = controls["keys"]
-    rest = {k: a for k, a in keymap.items() if k not in grounded and a not in grounded.values()}
+    if "NOTHING" in controls["effects"]:
+        cfg.default_action = controls["effects"]["NOTHING"]["code"]
+    taken = {*grounded.values(), cfg.default_action}
+    rest = {k: a for k, a in keymap.items() if k not in grounded and a not in taken}
     print("play: arrow keys act as the game's controls, grounded on the store's true actions: " + ", ".join(
         f"{name} = a={g['code']} ({g['precision']:.0%} of its clips)" for name, g in controls["effects"].items()))
     return grounded | rest
@@ -58,7 +62,7 @@ def play(run_dir: Path, settings: dict[str, Any]) -> None:
     store = open_store(run_dir, world, cfg.split, settings.get("store"))
     print(f"play: {run_dir} ({world.num_actions} latent actions, {world.frame_size}px frames)")
     if cfg.keys is None and store is not None:
-        keymap = game_keys(world, store, keymap)
+        keymap = game_keys(world, store, cfg, keymap)
     if cfg.ui == "terminal":
         from genie.play.terminal import run_terminal
 
