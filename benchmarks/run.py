@@ -143,6 +143,15 @@ def agent_of(store) -> str:
     return "scripted_agent" if store.manifest["extra"].get("hold", 1) > 1 else "random_agent"
 
 
+def stores_of_both_agents(store) -> dict:
+    """{agent: store}: the run's own store and, for CoinRun, the other agent's (held-action or random) too."""
+    stores = {agent_of(store): store}
+    if store.source == "coinrun":
+        other = coinrun_store("coinrun_random" if agent_of(store) == "scripted_agent" else "coinrun")
+        stores[agent_of(other)] = other
+    return stores
+
+
 def latent_actions_vs_ceiling(run: Path, ceiling_steps: int) -> dict:
     """NMI of the run's latent actions with true actions and effects on random-agent and scripted-agent CoinRun,
     beside the supervised ceiling (the LAM's encoder trained on true labels, genie/eval/inverse_dynamics.py)."""
@@ -151,10 +160,7 @@ def latent_actions_vs_ceiling(run: Path, ceiling_steps: int) -> dict:
     from genie.runs import open_store_of_run
 
     store = open_store_of_run(run)  # the ceiling trains on the run's own store
-    stores = {agent_of(store): store}
-    if store.source == "coinrun":  # test levels of both agents, whichever the run was trained on
-        other = coinrun_store("coinrun_random" if agent_of(store) == "scripted_agent" else "coinrun")
-        stores[agent_of(other)] = other
+    stores = stores_of_both_agents(store)  # test levels of both agents, whichever the run was trained on
     world = WorldModel.load(run)
     results = {name: {"lam": {k.removeprefix("lam/"): v for k, v in evaluate(world, s, "test", 2048).metrics.items()
                               if k.startswith("lam/")}}
@@ -171,11 +177,7 @@ def long_play_quality(run: Path) -> dict:
     from genie.eval.long_play import long_play, long_play_settings
     from genie.runs import open_store_of_run
 
-    store = open_store_of_run(run)
-    stores = {agent_of(store): store}
-    if store.source == "coinrun":
-        other = coinrun_store("coinrun_random" if agent_of(store) == "scripted_agent" else "coinrun")
-        stores[agent_of(other)] = other
+    stores = stores_of_both_agents(open_store_of_run(run))
     with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
         report = OmegaConf.to_container(compose("dream", overrides=[f"paths.root_dir={ROOT}"]), resolve=False)
     settings = long_play_settings(report["long_play"])

@@ -3,9 +3,11 @@ Imports no torch at import time: the entry points set OpenMP's environment befor
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 
+@functools.cache
 def native_cpu_bf16() -> bool:
     """Whether the CPU computes bf16 natively (AVX-512 BF16 or AMX); emulated bf16 is 10-30x slower than fp32
     (measured on an AVX2-only EPYC: a conv VQ-VAE step went from 1.9 s to 38 s)."""

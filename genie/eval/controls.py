@@ -9,8 +9,11 @@ really had its effect (its precision), so a player knows how far to trust it.
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from genie.data.store import EpisodeStore
+from genie.eval.evaluate import held_out_clips
+from genie.nn.pixels import to_model
 from genie.world import WorldModel
 
 EFFECT_KEYS = {"LEFT": "ArrowLeft", "RIGHT": "ArrowRight", "JUMP": "ArrowUp"}
@@ -30,21 +33,34 @@ def assign_codes(counts_KE: np.ndarray) -> dict[int, int]:
     return assignment
 
 
+@torch.no_grad()
+def latent_and_true_actions(world: WorldModel, store: EpisodeStore, split: str, max_clips: int,
+                            batch_size: int = 128) -> tuple[np.ndarray, np.ndarray]:
+    """(LAM code, true action) of the last transition of up to ``max_clips`` clips spread over ``split``: int [N]
+    each (true actions -1 where unlabelled)."""
+    clips = held_out_clips(store, split, world.window + 1, max_clips)
+    codes, true = [], []
+    for start in range(0, min(len(clips), max_clips), batch_size):
+        items = [clips[i] for i in range(start, min(start + batch_size, len(clips), max_clips))]
+        frames_BTHWC = torch.stack([it["frames"] for it in items]).to(world.device)
+        codes.append(world.lam.infer(to_model(frames_BTHWC)).cpu())
+        true.append(torch.stack([it["actions"][-1] for it in items]))
+    return torch.cat(codes).numpy(), torch.cat(true).numpy()
+
+
 def ground_controls(world: WorldModel, store: EpisodeStore, split: str = "val", max_clips: int = 1024) -> dict | None:
     """{"keys": {ArrowLeft: code, ...}, "effects": {LEFT: {"code", "precision"}, ...}} from ``split``'s labelled
     transitions; None where the store does not say what its actions do."""
-    from genie.eval.evaluate import evaluate
-
     effects = store.effects()
     if effects is None or not store.episodes(split):
         return None
     effect_of_action, names = np.asarray(effects[0]), effects[1]
-    clips = evaluate(world, store, split, max_clips)
-    if (clips.true_actions < 0).any():
+    codes, true_actions = latent_and_true_actions(world, store, split, max_clips)
+    if (true_actions < 0).any():
         return None
-    true_effect = effect_of_action[clips.true_actions]
+    true_effect = effect_of_action[true_actions]
     counts = np.zeros((world.num_actions, len(names)), np.int64)
-    np.add.at(counts, (clips.lam_codes, true_effect), 1)
+    np.add.at(counts, (codes, true_effect), 1)
     assignment = assign_codes(counts)
     grounded = {names[e]: {"code": c, "precision": round(float(counts[c, e] / max(counts[c].sum(), 1)), 3)}
                 for e, c in assignment.items()}

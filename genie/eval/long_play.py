@@ -18,7 +18,7 @@ Only the frames at the horizons are decoded, so the cost is the dynamics' steps.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -49,7 +49,6 @@ class LongPlaySettings:
 class LongPlay:
     metrics: dict[str, float]
     video: np.ndarray  # uint8 [steps + 1, H', W', 3]: one human-like rollout, step and action on every frame
-    frames: dict[str, dict[int, torch.Tensor]] = field(repr=False)  # policy group -> horizon -> float [R, 3, H, W]
 
 
 def long_play_settings(cfg: dict | None) -> LongPlaySettings:
@@ -145,4 +144,4 @@ def long_play(world: WorldModel, store: EpisodeStore, split: str, settings: Long
             for a in range(K):
                 metrics[f"long_play/player_in_view_held_a{a}_t{h}"] = float(per_action[a])
     video = long_play_video(world, context_NThw[0], human[0], temperature, seed, settings.gif_scale)
-    return LongPlay(metrics, video, frames)
+    return LongPlay(metrics, video)
