@@ -65,4 +65,4 @@ def ground_controls(world: WorldModel, store: EpisodeStore, split: str = "val", 
     grounded = {names[e]: {"code": c, "precision": round(float(counts[c, e] / max(counts[c].sum(), 1)), 3)}
                 for e, c in assignment.items()}
     keys = {EFFECT_KEYS[name]: g["code"] for name, g in grounded.items() if name in EFFECT_KEYS}
-    return {"keys": keys, "effects": grounded, "split": split, "clips": int(len(true_effect))}
+    return {"keys": keys, "effects": grounded, "split": split, "clips": len(true_effect)}
