@@ -1,22 +1,6 @@
-"""Build the episode store a `data` config describes (generate, or import a video folder) and print a summary."""
+"""`python prepare.py` in a checkout is `genie-prepare` (genie/commands/prepare.py); see README."""
 
-import hydra
-from omegaconf import DictConfig, OmegaConf
-
-from genie.cli import register_resolvers, user_errors_exit
-
-register_resolvers()
-
-
-@hydra.main(version_base="1.3", config_path="configs", config_name="prepare")
-@user_errors_exit
-def main(cfg: DictConfig) -> None:
-    from genie.data.prepare import prepare_store
-    from genie.data.summary import describe
-
-    store = prepare_store(OmegaConf.to_container(cfg.data, resolve=True))
-    print("\n".join(describe(store)))
-
+from genie.commands.prepare import main
 
 if __name__ == "__main__":
     main()

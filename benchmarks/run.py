@@ -43,7 +43,7 @@ def machine() -> str:
 
 def default_modules():
     register_resolvers()
-    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(ROOT / "genie" / "configs"), version_base="1.3"):
         cfg = compose("train", overrides=["paths.root_dir=.", "paths.output_dir=."])
     with open_dict(cfg):
         cfg.model.lam.net.window = cfg.window
@@ -133,7 +133,7 @@ def coinrun_store(data: str):
     button every step), generated on first use."""
     from genie.data.prepare import prepare_store
 
-    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(ROOT / "genie" / "configs"), version_base="1.3"):
         cfg = compose("prepare", overrides=[f"data={data}", f"paths.root_dir={ROOT}"])
     return prepare_store(OmegaConf.to_container(cfg.data, resolve=True))
 
@@ -178,7 +178,7 @@ def long_play_quality(run: Path) -> dict:
     from genie.runs import open_store_of_run
 
     stores = stores_of_both_agents(open_store_of_run(run))
-    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(ROOT / "genie" / "configs"), version_base="1.3"):
         report = OmegaConf.to_container(compose("dream", overrides=[f"paths.root_dir={ROOT}"]), resolve=False)
     settings = long_play_settings(report["long_play"])
     world = WorldModel.load(run)

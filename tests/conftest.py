@@ -12,7 +12,7 @@ from omegaconf import DictConfig, open_dict
 
 from genie.cli import register_resolvers
 
-CONFIGS = str(Path(__file__).resolve().parents[1] / "configs")
+CONFIGS = str(Path(__file__).resolve().parents[1] / "genie" / "configs")
 os.environ.setdefault("WANDB_MODE", "offline")
 register_resolvers()
 

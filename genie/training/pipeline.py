@@ -34,6 +34,7 @@ from genie.data.store import EpisodeStore
 from genie.errors import UserError
 from genie.models.world import WorldTrainingModule
 from genie.training.callbacks import FinishWandb, SaveFinal, StageProgress
+from genie.training.loggers import make_loggers
 from genie.training.tokenize import build_token_store
 from genie.training.world_parts import split_world_checkpoint
 
@@ -207,8 +208,3 @@ def token_store_path(cfg: DictConfig, store: EpisodeStore, header: dict[str, str
                                  for p in (header["tokenizer"], header["lam"])]
     digest = hashlib.sha1("|".join(stamp).encode()).hexdigest()[:12]
     return Path(cfg.paths.data_dir) / "tokens" / f"{store.root.name}_{digest}"
-
-
-def make_loggers(cfg: DictConfig, stage: str) -> list:
-    """One logger per configured backend, named after the stage (W&B: one run per stage, grouped by run)."""
-    return [instantiate(logger_cfg, name=stage) for logger_cfg in (cfg.logger or {}).values()]
