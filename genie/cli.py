@@ -27,6 +27,10 @@ def register_resolvers() -> None:
     if not OmegaConf.has_resolver("uid"):
         # cached: one value per process, so every `${uid:}` of a run agrees
         OmegaConf.register_new_resolver("uid", lambda: secrets.token_hex(3), use_cache=True)
+    if not OmegaConf.has_resolver("run_id"):
+        from genie.training.distributed import run_id
+
+        OmegaConf.register_new_resolver("run_id", run_id, use_cache=True)
     if not OmegaConf.has_resolver("cpu_precision"):
         OmegaConf.register_new_resolver("cpu_precision", cpu_precision, use_cache=True)
     if not OmegaConf.has_resolver("basename"):

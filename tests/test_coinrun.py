@@ -48,7 +48,7 @@ def test_default_demo_trains_its_lam_on_held_action_coinrun(tmp_path):
         cfg = compose("train", overrides=[
             "stage=lam", "logger=csv", "data.num_envs=2", "data.max_episode_len=24",
             "data.frames={train: 120, val: 40, test: 40}", "data.levels={train: 4, val: 2, test: 2}",
-            "budget.lam={max_steps: 2, max_time: null, batch_size: 4, val_every: 2, val_batches: 1}"])
+            "budget.lam={max_steps: 2, max_time: null, batch_size: 4, val_check_interval: 2, limit_val_batches: 1}"])
     GlobalHydra.instance().clear()
     with open_dict(cfg):
         cfg.paths.root_dir, cfg.paths.data_dir = str(tmp_path), str(tmp_path / "data")

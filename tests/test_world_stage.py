@@ -10,7 +10,8 @@ from genie.data.datamodule import ClipDataModule
 from genie.data.store import EpisodeStore
 from genie.errors import UserError
 from genie.models.world import WorldTrainingModule
-from genie.training.pipeline import build_world_module, train
+from genie.training.pipeline import train
+from genie.training.stage_builders import RunInputs, build_world
 from genie.world import WorldModel
 from tests.conftest import compose_train
 from tests.test_maskgit import TINY_MASKGIT_OVERRIDES
@@ -52,7 +53,8 @@ def test_dynamics_loss_does_not_reach_the_lam(tmp_path, world_run, shared_data, 
     cfg = compose_train(tmp_path, "stage=world", f"run.tokenizer={world_run}", *dynamics, data_dir=shared_data)
     world = read_world(world_run)
     store = EpisodeStore(world["data"])
-    module: WorldTrainingModule = build_world_module(cfg, store, {"tokenizer": world["tokenizer"]})
+    inputs = RunInputs(cfg, Path(cfg.paths.output_dir), store, {"tokenizer": world["tokenizer"]})
+    module: WorldTrainingModule = build_world(inputs).module
     batch = next(iter(ClipDataModule(world["data"], "pixels", module.clip_len, 4).train_dataloader()))
     module.train()
     _, dynamics_loss, _ = module.compute_losses(batch)
