@@ -81,18 +81,20 @@ class TokenizerModule(L.LightningModule):
     def validation_step(self, batch, batch_idx):
         loss, recon, logs = self.compute_loss(batch)
         recon = recon.float().clamp(0, 1)
-        self.val_psnr.update(recon, logs["target"])
-        self.val_ssim.update(recon, logs["target"])
-        if self.temporal:  # every frame alone, as the world model encodes and decodes
-            framewise, _ = self.net(logs["target"])
-            self.val_psnr_framewise.update(framewise.float().clamp(0, 1), logs["target"])
+        framewise = self.net(logs["target"])[0] if self.temporal else None  # each frame alone, as the world decodes
+        with torch.autocast(self.device.type, enabled=False):  # metrics in float32 (SSIM's filters too)
+            self.val_psnr.update(recon, logs["target"])
+            self.val_ssim.update(recon, logs["target"])
+            if framewise is not None:
+                self.val_psnr_framewise.update(framewise.float().clamp(0, 1), logs["target"])
         self.val_code_counts += torch.bincount(logs["codes"], minlength=self.net.num_codes).float()
         self.log("val/loss", loss, sync_dist=True)
 
     def on_validation_epoch_end(self):
         self.log("val/psnr", self.val_psnr.compute(), sync_dist=True)
         self.log("val/ssim", self.val_ssim.compute(), sync_dist=True)
-        self.log("val/codebook_usage", (self.val_code_counts > 0).float().mean(), sync_dist=True)
+        counts = self.trainer.strategy.reduce(self.val_code_counts, reduce_op="sum")  # codes seen on any rank
+        self.log("val/codebook_usage", (counts > 0).float().mean())
         self.val_psnr.reset()
         if self.temporal:
             self.log("val/psnr_framewise", self.val_psnr_framewise.compute(), sync_dist=True)
