@@ -9,6 +9,7 @@ import torch
 from sklearn.metrics import normalized_mutual_info_score
 
 from genie.errors import UserError
+from genie.models.code_pairs import CodePairs
 from genie.models.optim import adamw_with_warmup
 from genie.nn.latent_action_net import LatentActionConfig, LatentActionNet
 from genie.nn.pixels import to_model
@@ -22,8 +23,7 @@ class LAMModule(L.LightningModule):
         super().__init__()
         self.save_hyperparameters()
         self.net = LatentActionNet(LatentActionConfig(**net), frame_size)
-        self._val_codes: list[torch.Tensor] = []
-        self._val_true: list[torch.Tensor] = []
+        self.val_code_pairs = CodePairs()
 
     @property
     def window(self) -> int:
@@ -54,16 +54,15 @@ class LAMModule(L.LightningModule):
         loss, logs = self.compute_loss(batch)
         self.log("val/loss", loss, sync_dist=True)
         self.log("val/recon_mse", logs["recon_mse"], sync_dist=True)
-        self._val_codes.append(logs["codes"].cpu())
-        self._val_true.append(batch["actions"][:, -1].cpu())
+        self.val_code_pairs.update(logs["codes"], batch["actions"][:, -1])
 
     def on_validation_epoch_end(self):
-        if not self._val_codes:
+        if not self.val_code_pairs.update_count:
             return
-        codes, true = torch.cat(self._val_codes), torch.cat(self._val_true)
-        self._val_codes, self._val_true = [], []
+        codes, true = self.val_code_pairs.compute()  # every rank's clips
+        self.val_code_pairs.reset()
         for key, value in code_metrics(codes, true, self.net.num_actions).items():
-            self.log(f"val/{key}", value, sync_dist=True)
+            self.log(f"val/{key}", value)
 
     def configure_optimizers(self):
         return adamw_with_warmup(self, self.hparams.lr, self.hparams.weight_decay, self.hparams.warmup_steps)

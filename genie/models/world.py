@@ -21,6 +21,7 @@ from typing import Any
 import lightning as L
 import torch
 
+from genie.models.code_pairs import CodePairs
 from genie.models.dynamics import DynamicsModule
 from genie.models.lam import LAMModule, code_metrics
 from genie.models.optim import adamw_with_warmup
@@ -43,8 +44,7 @@ class WorldTrainingModule(L.LightningModule):
         self.dynamics = DynamicsModule(**dynamics)
         if self.lam.window != self.dynamics.window:
             raise ValueError(f"lam window {self.lam.window} != dynamics window {self.dynamics.window}")
-        self._val_codes: list[torch.Tensor] = []
-        self._val_true: list[torch.Tensor] = []
+        self.val_code_pairs = CodePairs()
 
     @property
     def window(self) -> int:
@@ -93,16 +93,16 @@ class WorldTrainingModule(L.LightningModule):
         self.log("val/dynamics_loss", dynamics_loss, sync_dist=True)
         self.log("val/recon_mse", logs["recon_mse"], sync_dist=True)
         self.log("val/token_accuracy", logs["token_accuracy"], sync_dist=True)
-        self._val_codes.append(logs["codes"].cpu())
-        self._val_true.append(batch["actions"][:, self.window - 1 :].flatten().cpu())  # the windows' transitions
+        transitions = batch["actions"][:, self.window - 1 :].flatten()  # the true actions of the windows' transitions
+        self.val_code_pairs.update(logs["codes"], transitions)
 
     def on_validation_epoch_end(self):
-        if not self._val_codes:
+        if not self.val_code_pairs.update_count:
             return
-        codes, true = torch.cat(self._val_codes), torch.cat(self._val_true)
-        self._val_codes, self._val_true = [], []
+        codes, true = self.val_code_pairs.compute()  # every rank's clips
+        self.val_code_pairs.reset()
         for key, value in code_metrics(codes, true, self.lam.net.num_actions).items():
-            self.log(f"val/{key}", value, sync_dist=True)
+            self.log(f"val/{key}", value)
 
     def configure_optimizers(self):
         return adamw_with_warmup(self, self.hparams.lr, self.hparams.weight_decay, self.hparams.warmup_steps)
