@@ -16,6 +16,7 @@ from genie.eval.action_grid import action_grid_video
 from genie.eval.controllability import rollout_metrics
 from genie.eval.dream import Dream, dream_episode
 from genie.eval.evaluate import EvalClips, evaluate
+from genie.device import pick_device
 from genie.eval.long_play import LongPlay, long_play, long_play_settings
 from genie.eval.visualise import error_map, frame_strip, label, side_by_side, tsne_figure, upscale, write_gif, write_png
 from genie.nn.pixels import to_uint8
@@ -87,7 +88,7 @@ def write_evaluation(run_dir: Path, store: EpisodeStore, cfg: dict[str, Any]) ->
     """``dream.py mode=eval``: every held-out metric (one-step, rollouts, ΔtPSNR, NMI, long play, speed) into
     eval.json (and long_play.gif beside it)."""
     out = Path(cfg.get("out_dir") or Path(run_dir) / "dream")
-    world = WorldModel.load(run_dir)
+    world = WorldModel.load(run_dir, pick_device(cfg.get("device")))
     metrics = evaluate(world, store, cfg["split"], cfg["eval_clips"]).metrics
     metrics |= rollout_metrics(world, store, cfg["split"], cfg["rollout_clips"], temperature=cfg["temperature"],
                                seed=cfg["seed"])
@@ -104,7 +105,7 @@ def write_evaluation(run_dir: Path, store: EpisodeStore, cfg: dict[str, Any]) ->
 def write_report(run_dir: Path, store: EpisodeStore, cfg: dict[str, Any], logger_cfg=None) -> dict[str, float]:
     """Evaluate on the held-out split and write every artefact into ``<run>/dream`` (or ``cfg['out_dir']``)."""
     out = Path(cfg.get("out_dir") or Path(run_dir) / "dream")
-    world = WorldModel.load(run_dir)
+    world = WorldModel.load(run_dir, pick_device(cfg.get("device")))
     clips = evaluate(world, store, cfg["split"], cfg["eval_clips"])
     dream = dream_episode(world, store, cfg["split"], cfg["episode"], cfg["steps"], cfg["actions"],
                           cfg["temperature"], cfg["seed"])

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from genie.data.store import EpisodeStore
+from genie.device import pick_device
 from genie.errors import UserError
 from genie.play.settings import PlaySettings
 from genie.runs import open_store_of_run
@@ -57,7 +58,7 @@ def play(run_dir: Path, settings: dict[str, Any]) -> None:
     ``temperature``, ``seed``, ``device``)."""
     cfg = PlaySettings.from_config(settings)
     torch.set_num_threads(cfg.threads)
-    world = WorldModel.load(run_dir, cfg.device)
+    world = WorldModel.load(run_dir, pick_device(cfg.device))
     keymap = cfg.keymap(world.num_actions)
     store = open_store(run_dir, world, cfg.split, settings.get("store"))
     print(f"play: {run_dir} ({world.num_actions} latent actions, {world.frame_size}px frames)")

@@ -34,7 +34,7 @@ class PlaySettings:
     split: str = "test"
     temperature: float = 0.0
     seed: int = 0
-    device: str = "cpu"
+    device: str = "auto"
 
     @classmethod
     def from_config(cls, settings: dict[str, Any]) -> "PlaySettings":

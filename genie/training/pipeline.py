@@ -66,7 +66,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if cfg.stage.dream and all(s in components for s in STAGES) and is_rank_zero():
         from genie.eval.report import write_report
 
-        metrics |= write_report(run_dir, store, OmegaConf.to_container(cfg.dream, resolve=True), cfg.logger)
+        report = {**OmegaConf.to_container(cfg.dream, resolve=True), "device": cfg.device}
+        metrics |= write_report(run_dir, store, report, cfg.logger)
     log.info("run directory: %s (checkpoints in world.json)", run_dir)
     return metrics
 

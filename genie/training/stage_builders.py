@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from genie.checkpoints import check_compatible, load_module, record_in_world
 from genie.data.datamodule import ClipDataModule
 from genie.data.store import EpisodeStore
+from genie.device import pick_device
 from genie.errors import UserError
 from genie.models.tokenizer import TokenizerModule
 from genie.models.world import WorldTrainingModule
@@ -98,7 +99,7 @@ def build_dynamics(inputs: RunInputs) -> StageSetup:
               "lam": inputs.components["lam"]}
     tokens_dir = token_store_path(inputs.cfg, inputs.store, header)
     with rank_zero_first():
-        build_token_store(inputs.store, tokenizer.net, lam.net, tokens_dir, header)
+        build_token_store(inputs.store, tokenizer.net, lam.net, tokens_dir, header, pick_device(inputs.cfg.device))
     if is_rank_zero():
         record_in_world(inputs.run_dir, "tokens", tokens_dir)
     module = build_module(inputs.cfg.model.dynamics, dynamics_shape(inputs, tokenizer, lam.net.num_actions))

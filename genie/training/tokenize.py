@@ -19,16 +19,17 @@ log = logging.getLogger(__name__)
 
 
 def build_token_store(
-    store: EpisodeStore, tokenizer: TokenizerNet, lam: LatentActionNet, out: Path, header: dict
+    store: EpisodeStore, tokenizer: TokenizerNet, lam: LatentActionNet, out: Path, header: dict, device: str = "cpu"
 ) -> TokenStore:
-    """Encode ``store`` into ``out``; a complete token store with the same ``header`` is reused, a partial one
-    continued."""
+    """Encode ``store`` into ``out`` on ``device`` (frames in batches); a complete token store with the same
+    ``header`` is reused, a partial one continued."""
     tokens_store = TokenStore.create(out, header)
     if tokens_store.complete:
         log.info("reusing token store %s", out)
         return tokens_store
     done = tokens_store.names()
     todo = [e for e in store.episodes() if e.name not in done]
+    tokenizer, lam = tokenizer.to(device), lam.to(device)
     with torch.inference_mode():
         for info in tqdm(todo, desc="[tokenize]", unit="episode", dynamic_ncols=True):
             frames = torch.from_numpy(np.array(store.frames(info.name)))
