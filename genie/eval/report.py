@@ -12,11 +12,11 @@ import numpy as np
 import torch
 
 from genie.data.store import EpisodeStore, atomic_write_bytes
+from genie.device import pick_device
 from genie.eval.action_grid import action_grid_video
 from genie.eval.controllability import rollout_metrics
 from genie.eval.dream import Dream, dream_episode
 from genie.eval.evaluate import EvalClips, evaluate
-from genie.device import pick_device
 from genie.eval.long_play import LongPlay, long_play, long_play_settings
 from genie.eval.visualise import error_map, frame_strip, label, side_by_side, tsne_figure, upscale, write_gif, write_png
 from genie.nn.pixels import to_uint8
