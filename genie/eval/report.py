@@ -20,6 +20,7 @@ from genie.eval.evaluate import EvalClips, evaluate
 from genie.eval.long_play import LongPlay, long_play, long_play_settings
 from genie.eval.visualise import error_map, frame_strip, label, side_by_side, tsne_figure, upscale, write_gif, write_png
 from genie.nn.pixels import to_uint8
+from genie.wandb_runs import report_group
 from genie.world import WorldModel
 
 log = logging.getLogger(__name__)
@@ -134,15 +135,17 @@ def write_report(run_dir: Path, store: EpisodeStore, cfg: dict[str, Any], logger
     log.info("dream artefacts in %s", out)
     log_summary(metrics)
     if logger_cfg and "wandb" in logger_cfg:
-        log_to_wandb(logger_cfg["wandb"], metrics, files)
+        log_to_wandb(logger_cfg["wandb"], metrics, files, run_dir)
     return metrics
 
 
-def log_to_wandb(wandb_cfg, metrics: dict[str, float], files: dict[str, Path]) -> None:
-    """A W&B run for the artefacts, grouped with the stage runs (GIFs logged from file paths: no moviepy)."""
+def log_to_wandb(wandb_cfg, metrics: dict[str, float], files: dict[str, Path], run_dir: Path) -> None:
+    """A W&B run for the artefacts, in the group of the run's stages (genie/wandb_runs.py); GIFs are logged from file
+    paths, which needs no moviepy."""
     import wandb
 
-    run = wandb.init(project=wandb_cfg.get("project"), group=wandb_cfg.get("group"), name="dream", job_type="dream",
+    group = report_group(run_dir, str(wandb_cfg.get("group") or Path(run_dir).name))
+    run = wandb.init(project=wandb_cfg.get("project"), group=group, name="dream", job_type="dream",
                      dir=wandb_cfg.get("save_dir"), mode="offline" if wandb_cfg.get("offline", True) else "online",
                      reinit="finish_previous")
     run.log(metrics | {

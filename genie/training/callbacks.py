@@ -1,44 +1,26 @@
-"""Callbacks every stage uses: a progress bar that names the stage, the final checkpoint, W&B run hygiene."""
+"""Callbacks every stage gets whatever the ``callbacks`` config holds: the module's parameter counts for the loggers,
+W&B run hygiene, the final checkpoint that world.json points at."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import lightning as L
 from lightning.pytorch.callbacks import Callback
-from tqdm.auto import tqdm
+from lightning.pytorch.loggers import WandbLogger
 
 
-class StageProgress(Callback):
-    """One bar per stage over optimiser steps: ``[tokenizer] 1200/3000 [02:10<03:15, loss=0.003]``."""
+class LogParameterCounts(Callback):
+    """The module's parameter counts, ``parameters: {total, trainable}``, as hyperparameters of every logger
+    (the W&B run's config, the CSV logger's hparams.yaml) when fitting starts."""
 
-    def __init__(self, stage: str):
-        self.stage = stage
-        self.bar: tqdm | None = None
-
-    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.is_global_zero:
-            total = trainer.max_steps if trainer.max_steps > 0 else None
-            self.bar = tqdm(total=total, initial=trainer.global_step, desc=f"[{self.stage}]", unit="step",
-                            dynamic_ncols=True)
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if self.bar is not None:
-            self.bar.update(trainer.global_step - self.bar.n)
-            loss = trainer.callback_metrics.get("train/loss")
-            if loss is not None:
-                self.bar.set_postfix(loss=f"{float(loss):.4g}", refresh=False)
-
-    def on_validation_end(self, trainer, pl_module) -> None:
-        if self.bar is not None and not trainer.sanity_checking:
-            shown = {k.split("/", 1)[1]: f"{float(v):.4g}" for k, v in trainer.callback_metrics.items()
-                     if k.startswith("val/")}
-            self.bar.write(f"[{self.stage}] step {trainer.global_step}: " + ", ".join(f"{k}={v}" for k, v in shown.items()))
-
-    def on_train_end(self, trainer, pl_module) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        params = list(pl_module.parameters())
+        counts = {"total": sum(p.numel() for p in params),
+                  "trainable": sum(p.numel() for p in params if p.requires_grad)}
+        for logger in trainer.loggers:
+            logger.log_hyperparams({"parameters": counts})
 
 
 class SaveFinal(Callback):
@@ -48,16 +30,21 @@ class SaveFinal(Callback):
         self.path = str(path)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        trainer.save_checkpoint(self.path)
+        trainer.save_checkpoint(self.path, weights_only=False)  # the whole state: resumable like last.ckpt
 
 
 class FinishWandb(Callback):
-    """Close this stage's W&B run, so the next stage (or the next multirun job) gets its own."""
+    """Close this stage's W&B run, so the next stage (or the next multirun job) gets its own.
+
+    Lightning finalises its loggers after the callbacks' teardown; the checkpoints that ``log_model=True`` uploads at
+    finalisation are uploaded here first, while the run is open (Lightning's own pass then finds nothing new)."""
 
     def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        if stage == "fit" and trainer.is_global_zero:
-            import sys
-
-            wandb = sys.modules.get("wandb")
-            if wandb is not None and wandb.run is not None:
-                wandb.finish()
+        if stage != "fit" or not trainer.is_global_zero:
+            return
+        for logger in trainer.loggers:
+            if isinstance(logger, WandbLogger):
+                logger.finalize("success")
+        wandb = sys.modules.get("wandb")
+        if wandb is not None and wandb.run is not None:
+            wandb.finish()

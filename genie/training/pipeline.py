@@ -75,7 +75,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
 def fit_stage(stage: str, inputs: RunInputs, resume: str | None) -> dict[str, float]:
     """Build and fit one stage; returns its last validation metrics as ``<stage>/val/<name>``."""
     setup = BUILDERS[stage](inputs)
-    trainer = stage_trainer(inputs.cfg, stage, inputs.run_dir)
+    trainer = stage_trainer(inputs.cfg, stage, inputs.run_dir, resume)
     trainer.fit(setup.module, datamodule=setup.datamodule, ckpt_path=resume)
     return {f"{stage}/{k}": float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
 

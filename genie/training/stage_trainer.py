@@ -14,7 +14,7 @@ import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
 
-from genie.training.callbacks import FinishWandb, SaveFinal
+from genie.training.callbacks import FinishWandb, LogParameterCounts, SaveFinal
 from genie.training.loggers import make_loggers
 
 
@@ -30,16 +30,19 @@ def trainer_arguments(cfg: DictConfig, stage: str) -> dict[str, Any]:
 
 
 def stage_callbacks(cfg: DictConfig, stage: str, checkpoint_dir: Path) -> list[L.Callback]:
-    """The ``callbacks`` group instantiated for ``stage`` (entries set to null are skipped), then the final checkpoint
-    world.json points at, written last so it holds what the other callbacks leave (e.g. EMA weights)."""
+    """The ``callbacks`` group instantiated for ``stage`` (entries set to null are skipped), then the ones every stage
+    gets (genie/training/callbacks.py), the final checkpoint world.json points at last, so it holds what the other
+    callbacks leave (e.g. EMA weights)."""
     stage_cfg = cfg.copy()
     with open_dict(stage_cfg):
         stage_cfg.fitting = {"stage": stage, "checkpoint_dir": str(checkpoint_dir)}
     callbacks = [instantiate(c) for c in (stage_cfg.callbacks or {}).values() if c is not None]
-    return [*callbacks, FinishWandb(), SaveFinal(checkpoint_dir / "final.ckpt")]
+    return [*callbacks, LogParameterCounts(), FinishWandb(), SaveFinal(checkpoint_dir / "final.ckpt")]
 
 
-def stage_trainer(cfg: DictConfig, stage: str, run_dir: Path) -> L.Trainer:
+def stage_trainer(cfg: DictConfig, stage: str, run_dir: Path, resume: str | None) -> L.Trainer:
+    """``resume``: the checkpoint the fit resumes from, if any (its W&B run is continued)."""
     checkpoint_dir = run_dir / "checkpoints" / stage
-    return instantiate(cfg.trainer, **trainer_arguments(cfg, stage), logger=make_loggers(cfg, stage),
+    return instantiate(cfg.trainer, **trainer_arguments(cfg, stage),
+                       logger=make_loggers(cfg, stage, run_dir, resume),
                        callbacks=stage_callbacks(cfg, stage, checkpoint_dir))
