@@ -1,4 +1,5 @@
-"""What both entry points share: OmegaConf resolvers and turning user errors into one clear line."""
+"""What the entry points share: process-wide settings (environment, one clean log), OmegaConf resolvers, and turning
+user errors into one clear line."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from genie.clean_log import one_log
 from genie.errors import UserError
 from genie.precision import cpu_precision
 
@@ -21,6 +23,9 @@ os.environ.setdefault("WANDB_SILENT", "true")
 # (VQ-VAE step: 1.98 s vs 0.31 s beside one busy process); on an idle machine passive waiting costs nothing
 # (0.157 vs 0.163 s). Must be set before torch starts its OpenMP runtime.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+one_log()
 
 
 def register_resolvers() -> None:

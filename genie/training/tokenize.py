@@ -31,10 +31,12 @@ def build_token_store(
     todo = [e for e in store.episodes() if e.name not in done]
     tokenizer, lam = tokenizer.to(device), lam.to(device)
     with torch.inference_mode():
-        for info in tqdm(todo, desc="[tokenize]", unit="episode", dynamic_ncols=True):
+        # a bar on a terminal only (disable=None); a log file gets the one line below
+        for info in tqdm(todo, desc="[tokenize]", unit="episode", dynamic_ncols=True, disable=None):
             frames = torch.from_numpy(np.array(store.frames(info.name)))
             tokens = encode_frames(tokenizer, frames).cpu().numpy()
             latent = infer_latent_actions(lam, frames).cpu().numpy()
             tokens_store.add_episode(info.name, info.split, tokens, latent, store.actions(info.name))
     tokens_store.mark_complete()
+    log.info("tokenised %d episodes into %s", len(todo), out)
     return tokens_store
