@@ -95,6 +95,7 @@ def test_an_episode_file_of_the_wrong_dtype_or_shape_names_the_file(tmp_path, ar
 def test_an_episode_entry_missing_a_key_is_reported(tmp_path):
     store = EpisodeStore.create(tmp_path, "unit", frame_size=16)
     store.add_episode("ep", frames())
+    store.mark_complete()  # the episode moves from the journal into the manifest
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     del manifest["episodes"][0]["length"]
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))

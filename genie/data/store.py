@@ -4,13 +4,17 @@ Layout (DESIGN §3)::
 
     store/
       manifest.json                 format version, source, frame size, fps, action space, episodes
+      journal.jsonl                 episodes added or removed since manifest.json was written (while writing)
       episodes/<name>.frames.npy    uint8 [T, H, W, 3]
       episodes/<name>.actions.npy   int16 [T-1]   (optional; actions[t] happened between frames t and t+1)
 
 Frames are read with ``np.load(mmap_mode="r")``, so a clip costs only its own pages and a store far larger than RAM
-trains with bounded memory. Every write goes to a temporary file that is renamed into place; the manifest lists an
-episode only after both of its arrays are complete, so an interrupted generation never leaves a half episode that
-reads as whole, and re-running it continues where it stopped.
+trains with bounded memory. Every array goes to a temporary file that is renamed into place; an episode is recorded
+(one fsynced journal line: ``{"add": <episode entry>}`` or ``{"remove": <name>}``) only after both of its arrays are
+complete, so an interrupted generation never leaves a half episode that reads as whole, and re-running it continues
+where it stopped. Adding an episode costs the same however many the store holds. ``mark_complete`` (and
+``mark_incomplete``) fold the journal into ``manifest.json`` and delete it, so a finished store is one manifest
+listing every episode; a store being written is its manifest plus its journal, which readers replay.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from genie.data.journal import JOURNAL_NAME, Journal
 from genie.errors import UserError
 
 FORMAT_VERSION = 1
@@ -120,12 +125,17 @@ class EpisodeStore:
                 f"{manifest_path}: format_version {manifest['format_version']} != supported {FORMAT_VERSION}"
             )
         self.manifest = manifest
-        try:
-            self._episodes = {e["name"]: EpisodeInfo(**e) for e in manifest["episodes"]}
-        except (KeyError, TypeError) as e:
-            raise StoreError(
-                f"{manifest_path}: malformed episode entry ({e}); expected keys name, length, split"
-            ) from None
+        infos = [episode_info(entry, manifest_path) for entry in manifest["episodes"]]
+        self._episodes = {info.name: info for info in infos}
+        self._journal = Journal(self.root / JOURNAL_NAME)
+        for entry in self._journal.read():
+            if "add" in entry:
+                info = episode_info(entry["add"], self._journal.path)
+                self._episodes[info.name] = info
+            elif "remove" in entry:
+                self._episodes.pop(entry["remove"], None)
+            else:
+                raise StoreError(f"{self._journal.path}: entry {entry} is neither an 'add' nor a 'remove'")
         self._maps: dict[str, np.ndarray] = {}  # opened and checked once; file-backed pages stay reclaimable
 
     # ------------------------------------------------------------------ creation
@@ -163,6 +173,7 @@ class EpisodeStore:
             "complete": False,
             "episodes": [],
         }
+        (root / JOURNAL_NAME).unlink(missing_ok=True)  # left by a store whose manifest was deleted
         atomic_write_bytes(manifest_path, json.dumps(manifest, indent=1).encode())
         return cls(root)
 
@@ -191,15 +202,17 @@ class EpisodeStore:
             atomic_save_npy(ep_dir / f"{name}.actions.npy", actions.astype(np.int16))
         atomic_save_npy(ep_dir / f"{name}.frames.npy", np.ascontiguousarray(frames))
         info = EpisodeInfo(name, int(len(frames)), split, actions is not None, dict(meta or {}))
+        self._journal.append({"add": asdict(info)})
         self._episodes[name] = info
-        self._write_manifest()
         return info
 
     def remove_episode(self, name: str) -> None:
-        """Drop an episode: first from the manifest (atomically), then its files."""
+        """Drop an episode: first from the record (one journal line), then its files."""
+        if name not in self._episodes:
+            raise StoreError(f"{self.root}: no episode '{name}' to remove")
+        self._journal.append({"remove": name})
         del self._episodes[name]
         self._forget(name)
-        self._write_manifest()
         for kind in ("frames", "actions"):
             (self.root / "episodes" / f"{name}.{kind}.npy").unlink(missing_ok=True)
 
@@ -222,8 +235,12 @@ class EpisodeStore:
         self._write_manifest()
 
     def _write_manifest(self) -> None:
+        """Fold the journal into ``manifest.json``. Killed between the rewrite and the journal's deletion, the store
+        replays a journal the manifest already holds, which changes nothing: each episode ends as its last entry
+        left it."""
         self.manifest["episodes"] = [asdict(e) for e in self._episodes.values()]
         atomic_write_bytes(self.root / "manifest.json", json.dumps(self.manifest, indent=1).encode())
+        self._journal.delete()
 
     # ------------------------------------------------------------------ reading
     @property
@@ -315,3 +332,11 @@ class EpisodeStore:
             )
         if len(frames) < 2:
             raise StoreError(f"{where}: an episode needs at least 2 frames, got {len(frames)}")
+
+
+def episode_info(entry: dict[str, Any], path: Path) -> EpisodeInfo:
+    """One episode entry of ``path`` (the manifest or the journal), checked."""
+    try:
+        return EpisodeInfo(**entry)
+    except TypeError as e:
+        raise StoreError(f"{path}: malformed episode entry ({e}); expected keys name, length, split") from None

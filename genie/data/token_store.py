@@ -4,11 +4,14 @@ Layout::
 
     tokens/
       manifest.json                       which tokenizer/LAM made it, codebook size, token grid, episodes
+      journal.jsonl                       episodes encoded since manifest.json was written (until complete)
       episodes/<name>.tokens.npy          int16 [T, h, w]   codes in [0, codebook_size)
       episodes/<name>.latent_actions.npy  int16 [T-1]       LAM code of the transition t -> t+1
       episodes/<name>.actions.npy         int16 [T-1]       true actions, where the source has them
 
-The manifest records the checkpoints it was made from; a store made by other checkpoints is not reused.
+The manifest records the checkpoints it was made from; a store made by other checkpoints is not reused. Each encoded
+episode appends one line to the journal (constant cost per episode, see ``genie.data.journal``); ``mark_complete``
+folds the journal into the manifest.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import numpy as np
 import torch
 
 from genie.data.clips import NO_ACTION, _LazyStore, clip_index
+from genie.data.journal import JOURNAL_NAME, Journal
 from genie.data.store import StoreError, atomic_save_npy, atomic_write_bytes
 
 
@@ -31,6 +35,9 @@ class TokenStore:
         if not path.is_file():
             raise StoreError(f"{path}: no token store here")
         self.manifest = json.loads(path.read_text())
+        self._journal = Journal(self.root / JOURNAL_NAME)
+        # keyed by name: an entry replayed twice (killed while folding the journal) is still one episode
+        self._episodes = {e["name"]: e for e in [*self.manifest["episodes"], *self._journal.read()]}
         self._maps: dict[str, np.ndarray] = {}
 
     @classmethod
@@ -44,6 +51,7 @@ class TokenStore:
             # made by other checkpoints or settings: start over
             for f in (root / "episodes").glob("*.npy"):
                 f.unlink()
+        (root / JOURNAL_NAME).unlink(missing_ok=True)
         atomic_write_bytes(path, json.dumps({"header": header, "complete": False, "episodes": []}, indent=1).encode())
         return cls(root)
 
@@ -56,10 +64,10 @@ class TokenStore:
         return bool(self.manifest["complete"])
 
     def episodes(self, split: str | None = None) -> list[dict[str, Any]]:
-        return [e for e in self.manifest["episodes"] if split is None or e["split"] == split]
+        return [e for e in self._episodes.values() if split is None or e["split"] == split]
 
     def names(self) -> set[str]:
-        return {e["name"] for e in self.manifest["episodes"]}
+        return set(self._episodes)
 
     def add_episode(
         self, name: str, split: str, tokens: np.ndarray, latent_actions: np.ndarray, actions: np.ndarray | None
@@ -69,17 +77,16 @@ class TokenStore:
         if actions is not None:
             atomic_save_npy(ep / f"{name}.actions.npy", np.asarray(actions, np.int16))
         atomic_save_npy(ep / f"{name}.tokens.npy", tokens.astype(np.int16))
-        self.manifest["episodes"].append(
-            {"name": name, "split": split, "length": int(len(tokens)), "has_actions": actions is not None}
-        )
-        self._write()
+        entry = {"name": name, "split": split, "length": int(len(tokens)), "has_actions": actions is not None}
+        self._journal.append(entry)
+        self._episodes[name] = entry
 
     def mark_complete(self) -> None:
+        """Fold the journal into the manifest, which then lists every episode."""
         self.manifest["complete"] = True
-        self._write()
-
-    def _write(self) -> None:
+        self.manifest["episodes"] = list(self._episodes.values())
         atomic_write_bytes(self.root / "manifest.json", json.dumps(self.manifest, indent=1).encode())
+        self._journal.delete()
 
     def array(self, name: str, kind: str) -> np.ndarray:
         """Memory-mapped array of one episode (``kind``: tokens, latent_actions or actions), opened once."""
