@@ -57,6 +57,7 @@ def one_log() -> None:
             lightning_log.removeHandler(handler)
         lightning_log.propagate = True
     logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(LightningNoise())
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # under a sweep: "setup plugin ..." for each of its plugins
     warnings.showwarning = WarningsToLog()
     # Lightning 2.6 on torch 2.13 asks torch a deprecated question once per Trainer; nothing for users to act on
     warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
