@@ -5,13 +5,17 @@ Read from the offline run folders under ``<run>/wandb`` (tests/wandb_offline.py)
 import json
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hydra.conf import HydraConf
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
+from lightning.pytorch.loggers import CSVLogger, WandbLogger
+from lightning.pytorch.loggers.logger import DummyLogger
 from omegaconf import OmegaConf
 
+from genie.training.media import image_loggers
 from genie.training.pipeline import train
 from genie.wandb_runs import IDS_FILE, record_stage_run, report_group, stage_run
 from tests.conftest import compose_train
@@ -108,3 +112,9 @@ def test_multirun_groups_are_named_by_sweep_and_trial_and_the_report_joins(tmp_p
             groups[sweep, trial] = run.group
             assert report_group(job_dir, trial) == run.group
     assert groups == {(s, t): f"{s}/{t}" for s, t in groups}
+
+
+def test_pictures_go_only_to_loggers_that_take_images(tmp_path):
+    wandb = WandbLogger(save_dir=str(tmp_path), offline=True)  # no run starts until it logs
+    trainer = SimpleNamespace(loggers=[CSVLogger(str(tmp_path)), DummyLogger(), wandb])  # DummyLogger: fast_dev_run
+    assert image_loggers(trainer) == [wandb]

@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 
 
 def image_loggers(trainer: L.Trainer) -> list:
-    return [logger for logger in trainer.loggers if callable(getattr(logger, "log_image", None))]
+    """The loggers whose class has ``log_image`` (not Lightning's DummyLogger of fast_dev_run, which answers any
+    method name with a no-op)."""
+    return [logger for logger in trainer.loggers if callable(getattr(type(logger), "log_image", None))]
 
 
 def transitions(frames_BTHWC: torch.Tensor, window: int) -> torch.Tensor:
