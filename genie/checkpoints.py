@@ -88,23 +88,19 @@ def load_module(path: str | Path, stage: str) -> L.LightningModule:
 
 def check_compatible(
     tokenizer: TokenizerModule | None, lam: LAMModule | None, dynamics: DynamicsModule | None,
-    window: int, frame_size: int, paths: dict[str, Any],
+    frame_size: int, paths: dict[str, Any],
 ) -> None:
-    """Raise CheckpointMismatch naming the checkpoint and the value that disagrees."""
+    """Raise CheckpointMismatch naming the checkpoint and the value that disagrees. The LAM's and the dynamics
+    model's history windows may differ: each reads its own number of frames from the same stream."""
     problems = []
     if tokenizer is not None and tokenizer.hparams.frame_size != frame_size:
         problems.append(f"tokenizer {paths.get('tokenizer')}: frame_size={tokenizer.hparams.frame_size}, "
                         f"data.frame_size={frame_size}")
-    if lam is not None:
-        if lam.window != window:
-            problems.append(f"lam {paths.get('lam')}: window={lam.window}, config window={window}")
-        if lam.hparams.frame_size != frame_size:
-            problems.append(f"lam {paths.get('lam')}: frame_size={lam.hparams.frame_size}, data.frame_size={frame_size}")
+    if lam is not None and lam.hparams.frame_size != frame_size:
+        problems.append(f"lam {paths.get('lam')}: frame_size={lam.hparams.frame_size}, data.frame_size={frame_size}")
     if dynamics is not None:
         cfg = dynamics.net.cfg
         where = f"dynamics {paths.get('dynamics')}"
-        if dynamics.window != window:
-            problems.append(f"{where}: window={dynamics.window}, config window={window}")
         if tokenizer is not None:
             if cfg.num_codes != tokenizer.net.num_codes:
                 problems.append(f"{where}: codebook_size={cfg.num_codes}, tokenizer {paths.get('tokenizer')} "

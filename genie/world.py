@@ -72,7 +72,7 @@ class WorldModel:
             raise UserError(f"{run_dir}: run has no trained {', '.join(missing)} (see {run_dir / 'world.json'})")
         tokenizer, lam, dynamics = (load_module(paths[s], s) for s in ("tokenizer", "lam", "dynamics"))
         frame_size = tokenizer.hparams.frame_size
-        check_compatible(tokenizer, lam, dynamics, dynamics.window, frame_size, paths)
+        check_compatible(tokenizer, lam, dynamics, frame_size, paths)
         bf16 = fast_bf16(device) if bf16 is None else bf16
         return cls(tokenizer.net.to(device), lam.net.to(device), dynamics.net.to(device), frame_size, bf16)
 

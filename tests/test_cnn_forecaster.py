@@ -36,3 +36,19 @@ def test_dynamics_stage_trains_on_clips_of_window_plus_unroll(tmp_path, trained_
     train(cfg)
     saved = torch.load(read_world(cfg.paths.output_dir)["dynamics"], map_location="cpu", weights_only=True)
     assert saved["hyper_parameters"]["net"]["unroll"] == 3
+
+
+def test_dynamics_history_longer_than_the_lams_window(tmp_path, trained_run, shared_data):
+    """The dynamics model reads its own number of history frames (model.dynamics.net.window) on the LAM of a run
+    trained with another window; the world loads with the dynamics' window and dreams from it."""
+    from genie.world import WorldModel
+    from genie.training.pipeline import train
+
+    cfg = compose_train(tmp_path, "stage=dynamics", f"run.tokenizer={trained_run}", f"run.lam={trained_run}",
+                        "model.dynamics.net.window=6", "stage.dream=false", data_dir=shared_data)
+    train(cfg)
+    world = WorldModel.load(cfg.paths.output_dir)
+    assert world.window == 6 and world.lam.cfg.window == cfg.window != 6
+    frames = torch.randint(0, 256, (2, 6, world.frame_size, world.frame_size, 3), dtype=torch.uint8)
+    tokens = world.rollout(world.encode(frames), torch.zeros(2, 3, dtype=torch.long))
+    assert tokens.shape[:2] == (2, 9)

@@ -44,13 +44,6 @@ def test_dynamics_without_a_tokenizer_says_what_is_missing(tmp_path, shared_data
         train(cfg)
 
 
-def test_mismatched_lam_window_is_a_clear_error(tmp_path, trained_run, shared_data):
-    cfg = compose_train(tmp_path, "stage=dynamics", "window=3", f"run.tokenizer={trained_run}",
-                        f"run.lam={trained_run}", data_dir=shared_data)
-    with pytest.raises(CheckpointMismatch, match="lam .*final.ckpt: window=4, config window=3"):
-        train(cfg)
-
-
 def test_checkpoint_of_the_wrong_stage_is_refused(tmp_path, trained_run, shared_data):
     lam_ckpt = read_world(trained_run)["lam"]
     cfg = compose_train(tmp_path, "stage=dynamics", f"run.tokenizer={lam_ckpt}", f"run.lam={trained_run}",

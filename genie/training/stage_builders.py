@@ -1,9 +1,9 @@
 """One builder per stage: what the stage reads from earlier stages, its data and its module.
 
 Each builder takes the run's ``RunInputs`` and returns a ``StageSetup`` (module + datamodule). The values every stage
-must agree on are derived once: the history ``window`` and frame size from the config and the store, the token grid
-and codebook from the tokenizer, ``num_actions`` from the LAM (``dynamics_shape``); the clip length is each module's
-``clip_len``.
+must agree on are derived once: the frame size from the store, the token grid and codebook from the tokenizer,
+``num_actions`` from the LAM (``dynamics_shape``); each model's history window is its own config's
+(``model.<stage>.net.window``, by default the top-level ``window``) and its clip length is the module's ``clip_len``.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def build_module(model_cfg: DictConfig, overrides: dict[str, Any]) -> L.Lightnin
 
 
 def lam_overrides(inputs: RunInputs) -> dict[str, Any]:
-    return {"frame_size": inputs.store.frame_size, "net": {"window": inputs.cfg.window}}
+    return {"frame_size": inputs.store.frame_size}
 
 
 def dynamics_shape(inputs: RunInputs, tokenizer: TokenizerModule, num_actions: int) -> dict[str, Any]:
@@ -75,7 +75,7 @@ def dynamics_shape(inputs: RunInputs, tokenizer: TokenizerModule, num_actions: i
     return {
         "frame_size": inputs.store.frame_size,
         "token_grid": tokenizer.token_grid,
-        "net": {"num_codes": tokenizer.net.num_codes, "num_actions": num_actions, "window": inputs.cfg.window},
+        "net": {"num_codes": tokenizer.net.num_codes, "num_actions": num_actions},
     }
 
 
@@ -94,7 +94,7 @@ def build_dynamics(inputs: RunInputs) -> StageSetup:
     inputs.needs("dynamics", "tokenizer", "lam")
     tokenizer = load_module(inputs.components["tokenizer"], "tokenizer")
     lam = load_module(inputs.components["lam"], "lam")
-    check_compatible(tokenizer, lam, None, inputs.cfg.window, inputs.store.frame_size, inputs.components)
+    check_compatible(tokenizer, lam, None, inputs.store.frame_size, inputs.components)
     header = {"store": str(inputs.store.root), "tokenizer": inputs.components["tokenizer"],
               "lam": inputs.components["lam"]}
     tokens_dir = token_store_path(inputs.cfg, inputs.store, header)
@@ -111,7 +111,7 @@ def build_world(inputs: RunInputs) -> StageSetup:
     inputs.needs("world", "tokenizer")
     cfg = inputs.cfg
     tokenizer = load_module(inputs.components["tokenizer"], "tokenizer")
-    check_compatible(tokenizer, None, None, cfg.window, inputs.store.frame_size, inputs.components)
+    check_compatible(tokenizer, None, None, inputs.store.frame_size, inputs.components)
     module = WorldTrainingModule(
         tokenizer={"kind": tokenizer.hparams.kind, "net": tokenizer.hparams.net},
         lam=module_settings(cfg.model.lam, lam_overrides(inputs)),
