@@ -18,6 +18,8 @@ Only the frames at the horizons are decoded, so the cost is the dynamics' steps.
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +33,7 @@ from genie.eval.visualise import label, upscale
 from genie.nn.pixels import to_uint8
 from genie.world import WorldModel, pad_history
 
+log = logging.getLogger(__name__)
 
 @dataclass
 class LongPlaySettings:
@@ -123,9 +126,13 @@ def long_play(world: WorldModel, store: EpisodeStore, split: str, settings: Long
     }
     frames: dict[str, dict[int, torch.Tensor]] = {}
     for group, (context, actions, _) in policies.items():
+        started = time.monotonic()
+        log.info("long play: dreaming %d rollouts of %d steps (%s actions)", len(actions), settings.steps, group)
         tokens = dream_at(world, context, actions, horizons, temperature, seed, settings.batch_size)
         frames[group] = {h: decode_frames(world, t) for h, t in tokens.items()}
+        log.info("long play: %s done in %.0f s", group, time.monotonic() - started)
 
+    log.info("long play: realism classifiers%s", " and the player detector" if store.source == "coinrun" else "")
     real = reconstruct(world, sample_frames(store, split, settings.real_frames, seed))
     metrics: dict[str, float] = {"long_play/starts": N, "long_play/steps": settings.steps,
                                  "long_play/realism_real": real_against_real(real, seed, settings.classifier_steps)}

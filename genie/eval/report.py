@@ -107,7 +107,9 @@ def write_report(run_dir: Path, store: EpisodeStore, cfg: dict[str, Any], logger
     """Evaluate on the held-out split and write every artefact into ``<run>/dream`` (or ``cfg['out_dir']``)."""
     out = Path(cfg.get("out_dir") or Path(run_dir) / "dream")
     world = WorldModel.load(run_dir, pick_device(cfg.get("device")))
+    log.info("report: one-step metrics on %d held-out %s clips", cfg["eval_clips"], cfg["split"])
     clips = evaluate(world, store, cfg["split"], cfg["eval_clips"])
+    log.info("report: dream.gif, reconstruction.gif, action grid, t-SNE")
     dream = dream_episode(world, store, cfg["split"], cfg["episode"], cfg["steps"], cfg["actions"],
                           cfg["temperature"], cfg["seed"])
     video = dream_video(dream, cfg["scale"])
@@ -124,6 +126,7 @@ def write_report(run_dir: Path, store: EpisodeStore, cfg: dict[str, Any], logger
     }
     metrics = dict(clips.metrics)
     if cfg["rollout_clips"] > 0:
+        log.info("report: rollouts and ΔtPSNR from %d clips", cfg["rollout_clips"])
         metrics |= rollout_metrics(world, store, cfg["split"], cfg["rollout_clips"], temperature=cfg["temperature"],
                                    seed=cfg["seed"])
     if (played := run_long_play(world, store, cfg, out)) is not None:
