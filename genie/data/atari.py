@@ -11,6 +11,8 @@ frame; every segment keeps its seed. Frames: uint8 [T, S, S, 3], the 210x160 scr
 
 from __future__ import annotations
 
+import logging
+
 import av
 import numpy as np
 from tqdm.auto import tqdm
@@ -18,6 +20,8 @@ from tqdm.auto import tqdm
 from genie.data.store import EpisodeStore
 from genie.data.video import FITS, fit_frame
 from genie.errors import UserError
+
+log = logging.getLogger(__name__)
 
 SEED_OFFSETS = {"train": 0, "val": 100_000, "test": 200_000}
 
@@ -81,7 +85,10 @@ def generate_atari(
         episodes = store.episodes(split)
         have = sum(e.length for e in episodes)
         next_seed = max((e.meta["env_seed"] + 1 for e in episodes), default=SEED_OFFSETS[split])
-        with tqdm(total=budget, initial=min(have, budget), desc=f"{game} {split}", unit="frame") as bar:
+        if have < budget:
+            log.info("%s %s: generating %d frames (%d already in the store)", game, split, budget - have, have)
+        # a bar on a terminal only: in a log file its redraws would be one endless line
+        with tqdm(total=budget, initial=min(have, budget), desc=f"{game} {split}", unit="frame", disable=None) as bar:
             while have < budget:
                 env_seed, next_seed = next_seed, next_seed + 1
                 obs, _ = env.reset(seed=env_seed)

@@ -107,7 +107,9 @@ def generate_coinrun(
         for i in range(num_envs):
             frames[i].append(obs["rgb"][i].copy())
         skipped = 0
-        with tqdm(total=budget, initial=have, desc=f"CoinRun {split}", unit="frame") as bar:
+        log.info("CoinRun %s: generating %d frames (%d already in the store)", split, budget - have, have)
+        # a bar on a terminal only: in a log file its redraws would be one endless line
+        with tqdm(total=budget, initial=have, desc=f"CoinRun {split}", unit="frame", disable=None) as bar:
             while have < budget:
                 act = policy()
                 env.act(act)
