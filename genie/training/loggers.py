@@ -17,6 +17,7 @@ from typing import Any
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from genie.runs import CHECKOUT
 from genie.training.distributed import is_rank_zero
 from genie.wandb_runs import record_stage_run, stage_run
 
@@ -55,17 +56,16 @@ def wandb_arguments(cfg: DictConfig, stage: str, run_dir: Path, resume: str | No
 def code_version() -> dict[str, Any]:
     """``{"git_commit": <sha>, "git_dirty": <uncommitted changes to tracked files>}`` when this code runs from a git
     checkout of the project (genie/ at its top level), else {} (an installed wheel, no git)."""
-    package = Path(__file__).resolve().parents[1]
 
     def git(*args: str) -> str | None:
         try:
-            done = subprocess.run(["git", *args], cwd=package, capture_output=True, text=True, timeout=10)
+            done = subprocess.run(["git", *args], cwd=CHECKOUT, capture_output=True, text=True, timeout=10)
         except (OSError, subprocess.TimeoutExpired):
             return None
         return done.stdout.strip() if done.returncode == 0 else None
 
     top = git("rev-parse", "--show-toplevel")
-    if top is None or Path(top).resolve() != package.parent:  # e.g. a wheel installed in a venv inside some checkout
+    if top is None or Path(top).resolve() != CHECKOUT:  # e.g. a wheel installed in a venv inside some checkout
         return {}
     changes = git("status", "--porcelain", "--untracked-files=no")
     return {"git_commit": git("rev-parse", "HEAD"), "git_dirty": bool(changes)}
