@@ -6,7 +6,7 @@ import torch
 
 from genie.checkpoints import load_module
 from genie.errors import UserError
-from genie.models.lam import LAMModule
+from genie.models.lam import LAMModule, code_metrics
 from genie.nn.latent_action_net import LatentActionConfig, LatentActionNet
 from genie.nn.warp import warp
 
@@ -87,3 +87,13 @@ def test_old_lam_checkpoints_load_without_removed_options_left_off_and_name_one_
     floor = save("floor.ckpt", {}, {"relative_error_floor": 0.005})
     with pytest.raises(UserError, match=r"floor\.ckpt: .*relative_error_floor=0\.005.* removed"):
         load_module(floor, "lam")
+
+
+def test_code_pairs_of_a_single_validation_clip_are_one_dimensional():
+    """A validation set of one clip (a short held-out block of one recording) still gives [N] codes and actions."""
+    from genie.models.code_pairs import CodePairs
+
+    pairs = CodePairs()
+    pairs.update(torch.tensor([3]), torch.tensor([-1]))
+    codes, true = pairs.compute()
+    assert code_metrics(codes, true, 8) == {"codes_used": 1.0, "perplexity": pytest.approx(1.0)}

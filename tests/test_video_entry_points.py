@@ -36,9 +36,9 @@ def test_prepare_py_stops_at_a_bad_file_with_one_line_naming_it(folder, tmp_path
 def test_prepare_py_skips_bad_files_when_asked_and_prints_a_summary(folder, tmp_path):
     (folder / "empty.mp4").write_bytes(b"")
     result = run("prepare.py", "data=video_folder", f"data.path={folder}", "data.frame_size=32",
-                 "data.on_bad_file=skip", f"paths.data_dir={tmp_path}/data", cwd=tmp_path)
+                 "data.on_bad_file=skip", "data.split_by=file", f"paths.data_dir={tmp_path}/data", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "frames: 96 in 4 episodes" in result.stdout
+    assert "frames: 96 in 4 episodes" in result.stdout and "split by file: data.split_by=file" in result.stdout
     assert "files: 5 found" in result.stdout and "4 in the store, 1 skipped" in result.stdout
     assert "skipped: empty.mp4: empty file (0 bytes)" in result.stdout
 
@@ -56,7 +56,9 @@ def test_prepare_py_without_a_folder_says_which_key_to_set(tmp_path):
 
 
 @pytest.mark.slow
-def test_train_py_trains_every_stage_straight_from_a_folder_of_videos(folder, tmp_path):
+def test_train_py_trains_every_stage_straight_from_one_recording(tmp_path):
+    folder = tmp_path / "my videos"
+    write_video(folder / "my game.mp4", frames=600)  # one file: split by time (27 frames each for val and test)
     result = run("train.py", "data=video_folder", f"data.path={folder}", "debug=tiny", f"paths.root_dir={tmp_path}",
                  cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -13,7 +13,13 @@ from videos import moving_square, truncate, write_video
 
 from genie.data.store import EpisodeStore
 from genie.data.video import VideoError, VideoReader, encode_video
-from genie.data.video_import import assign_splits, import_video_folder, segment_bounds
+from genie.data.video_import import (
+    assign_splits,
+    choose_split_rule,
+    import_video_folder,
+    segment_bounds,
+    time_blocks,
+)
 from genie.errors import UserError
 
 SIZE = 24
@@ -24,7 +30,8 @@ def read(path, **kwargs) -> np.ndarray:
 
 
 def import_folder(folder, root, **kwargs):
-    return import_video_folder(folder, root, SIZE, min_frames=4, **kwargs)
+    """Split by file unless told: these folders hold a handful of unrelated clips."""
+    return import_video_folder(folder, root, SIZE, min_frames=4, **{"split_by": "file", **kwargs})
 
 
 @pytest.fixture
@@ -119,7 +126,7 @@ def test_long_video_is_cut_into_episodes_that_share_their_boundary_frames(tmp_pa
     write_video(tmp_path / "videos" / "long.mp4", frames=30)
     for i in range(2):
         write_video(tmp_path / "videos" / f"short_{i}.mp4", frames=8, seed=i + 1)
-    store, _ = import_video_folder(tmp_path / "videos", tmp_path / "store", SIZE, min_frames=4, max_episode_len=12)
+    store, _ = import_folder(tmp_path / "videos", tmp_path / "store", max_episode_len=12)
     parts = sorted((e for e in store.episodes() if e.meta["file"] == "long.mp4"), key=lambda e: e.meta["segment"])
     assert [e.length for e in parts] == [11, 10, 11] and len({e.split for e in parts}) == 1
     joined = np.concatenate([store.frames(parts[0].name)] + [store.frames(e.name)[1:] for e in parts[1:]])
@@ -274,3 +281,75 @@ def test_a_file_with_sound_only_has_no_video_stream(tmp_path):
         sound.writeframes(np.zeros(800, np.int16).tobytes())
     with pytest.raises(VideoError, match=r"sound only.mkv: has no video stream"):
         read(path)
+
+
+# ------------------------------------------------------------------ splits that fit the folder
+def test_one_recording_is_split_by_time_with_gaps_and_its_end_held_out(tmp_path):
+    path = write_video(tmp_path / "videos" / "my game.mp4", frames=300)
+    store, _ = import_video_folder(tmp_path / "videos", tmp_path / "store", SIZE)  # the defaults: auto, gap 32
+    extra = store.manifest["extra"]
+    assert extra["split_by"] == "time" and "1 usable file" in extra["split_reason"]
+    blocks = {s: [(e.meta["first_frame"], e.meta["first_frame"] + e.length) for e in store.episodes(s)]
+              for s in ("train", "val", "test")}
+    assert blocks == {"train": [(0, 212)], "val": [(244, 256)], "test": [(288, 300)]}  # 5 % of 236 usable frames
+    (train_start, train_stop), (val_start, val_stop), (test_start, test_stop) = (blocks[s][0] for s in blocks)
+    assert train_start == 0 and test_stop == 300 and val_start - train_stop >= 32 and test_start - val_stop >= 32
+    assert val_stop - val_start >= 8 and test_stop - test_start >= 8  # data.min_frames each
+    whole = read(path)
+    for info in store.episodes():
+        start = info.meta["first_frame"]
+        assert np.array_equal(store.frames(info.name), whole[start : start + info.length])
+
+
+def test_time_split_follows_the_shares_and_cuts_long_blocks_into_episodes():
+    assert time_blocks(1064, {"train": 0.8, "val": 0.1, "test": 0.1}, 32, 8) == [
+        ("train", 0, 800), ("val", 832, 932), ("test", 964, 1064)]
+    assert time_blocks(60, {"train": 0.9, "val": 0.05, "test": 0.05}, 32, 8) == [("train", 0, 60)]  # too short
+    assert time_blocks(100, {"train": 0.9, "val": 0.1}, 10, 4) == [("train", 0, 81), ("val", 91, 100)]
+
+
+def test_auto_splits_by_file_only_with_several_files_per_held_out_split():
+    shares = {"train": 0.9, "val": 0.05, "test": 0.05}
+    assert choose_split_rule(1, shares, "auto")[0] == "time"
+    assert choose_split_rule(4, shares, "auto")[0] == "time"  # 2 / 1 / 1: two held-out videos stand for nothing
+    assert choose_split_rule(60, shares, "auto")[0] == "file"
+    assert choose_split_rule(4, shares, "file")[0] == "file" and choose_split_rule(60, shares, "time")[0] == "time"
+    with pytest.raises(UserError, match="data.split_by='frames'"):
+        choose_split_rule(4, shares, "frames")
+
+
+def test_a_mixed_folder_split_by_time_puts_every_video_in_every_split(tmp_path):
+    for seed in range(4):
+        write_video(tmp_path / "videos" / f"game_{seed}.mp4", frames=120, seed=seed)
+    store, _ = import_video_folder(tmp_path / "videos", tmp_path / "store", SIZE, split_gap=8)
+    for split in ("train", "val", "test"):
+        assert {e.meta["file"] for e in store.episodes(split)} == {f"game_{i}.mp4" for i in range(4)}
+
+
+def test_split_by_file_names_held_out_videos_unlike_every_training_video(tmp_path, caplog):
+    videos = tmp_path / "videos"
+    for i in range(6):  # one game: dark background, the same bright square
+        encode_video(videos / f"same_game_{i}.mp4", moving_square(12, 48, 40, seed=0), 10, "libx264", "yuv420p")
+    other = np.full((12, 40, 48, 3), (30, 200, 40), np.uint8)  # another game: all green
+    encode_video(videos / "other_game.mp4", other, 10, "libx264", "yuv420p")
+    shares = {"train": 0.5, "val": 0.25, "test": 0.25}
+    with caplog.at_level(logging.WARNING, logger="genie.data.video_import"):
+        store, _ = import_folder(videos, tmp_path / "store", split=shares)
+    far = store.manifest["extra"]["unlike_training"]
+    held_out = {e.meta["file"] for s in ("val", "test") for e in store.episodes(s)}
+    assert set(far) == held_out & {"other_game.mp4"}
+    if "other_game.mp4" in held_out:
+        assert "other_game.mp4" in caplog.text and "looks unlike every training video" in caplog.text
+    assert all(0 <= d <= 1 for d in far.values())
+
+
+def test_changing_the_split_rule_reimports_and_nothing_is_lost(tmp_path):
+    write_video(tmp_path / "videos" / "long.mp4", frames=120)
+    root = tmp_path / "store"
+    by_time, _ = import_video_folder(tmp_path / "videos", root, SIZE, split_gap=8)
+    assert by_time.manifest["extra"]["split_by"] == "time" and len(by_time.episodes("val")) == 1
+    by_file, counts = import_video_folder(tmp_path / "videos", root, SIZE, split_by="file",
+                                          split={"train": 1.0})
+    assert counts.imported == 1 and [e.length for e in by_file.episodes()] == [120]
+    again, counts = import_video_folder(tmp_path / "videos", root, SIZE, split_by="file", split={"train": 1.0})
+    assert (counts.imported, counts.reused) == (0, 1)

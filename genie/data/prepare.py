@@ -20,7 +20,7 @@ def prepare_store(data: dict[str, Any]) -> EpisodeStore:
 
         return import_video_folder(
             data["path"], data["store"], data["frame_size"], data["fit"], data["fps"], data["split"],
-            data["on_bad_file"], data["min_frames"], data["max_episode_len"],
+            data["on_bad_file"], data["min_frames"], data["max_episode_len"], data["split_by"], data["split_gap"],
         )[0]
     source, root = data["source"], Path(data["path"]).expanduser()
     if (root / "manifest.json").is_file():

@@ -23,4 +23,8 @@ def describe(store: EpisodeStore) -> list[str]:
         lines.append(f"files: {extra['files']} found in {extra['folder']}, "
                      f"{extra['files'] - len(skipped)} in the store, {len(skipped)} skipped")
         lines += [f"skipped: {rel}: {record['reason']}" for rel, record in sorted(skipped.items())]
+    if "split_by" in extra:
+        lines.append(f"split by {extra['split_by']}: {extra['split_reason']}")
+        lines += [f"warning: held-out {rel} looks unlike every training video (colour distance {d:.2f}): its scores "
+                  "measure another game" for rel, d in sorted(extra.get("unlike_training", {}).items())]
     return lines

@@ -94,6 +94,8 @@ def drop_removed_options(hparams: dict[str, Any], checkpoint: Any) -> dict[str, 
 def code_metrics(codes: torch.Tensor, true: torch.Tensor, num_actions: int) -> dict[str, float]:
     """Latent codes int [N] vs true actions int [N] (-1: unlabelled): codes used, code perplexity, and the NMI of
     codes and true actions when every clip is labelled."""
+    # torchmetrics hands back the state of a lone validation clip as a 0-d tensor
+    codes, true = codes.reshape(-1), true.reshape(-1)
     counts = torch.bincount(codes, minlength=num_actions).float()
     p = counts / counts.sum()
     perplexity = torch.exp(-(p * torch.log(p + 1e-10)).sum())
