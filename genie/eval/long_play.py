@@ -4,7 +4,10 @@ From ``starts`` held-out windows of real frames the world dreams ``steps`` frame
 
 * each latent action held for the whole rollout (``held``), and
 * a human-like policy (``human``): a random latent action held for ``hold`` frames, then another,
-  ``human_sequences`` different sequences per start.
+  ``human_sequences`` different sequences per start, and
+* where the run has key controls (genie/eval/key_controls.py), a human-like player of the game's keys (``keys``):
+  a random key (CoinRun: LEFT, RIGHT, JUMP or NOTHING) held for ``hold`` frames, each frame's latent action chosen
+  by the key controller from the dreamed history, as play does.
 
 At each horizon (16, 64, 256 by default) the dreamed frames are scored by
 
@@ -27,6 +30,7 @@ import torch
 
 from genie.data.clips import PixelClips
 from genie.data.store import EpisodeStore
+from genie.eval.key_controls import KeyControls
 from genie.eval.player_view import fit_player_detector, reconstruct, sample_frames
 from genie.eval.realism import real_against_real, two_sample_score
 from genie.eval.visualise import label, upscale
@@ -79,15 +83,20 @@ def human_like_actions(rollouts: int, steps: int, num_actions: int, hold: int, s
 
 @torch.no_grad()
 def dream_at(world: WorldModel, context_RThw: torch.Tensor, actions_RS: torch.Tensor, keep: tuple[int, ...],
-             temperature: float = 0.0, seed: int = 0, batch_size: int = 128) -> dict[int, torch.Tensor]:
+             temperature: float = 0.0, seed: int = 0, batch_size: int = 128,
+             controls: KeyControls | None = None) -> dict[int, torch.Tensor]:
     """Roll every context forward under its actions; returns the tokens after ``s`` steps for each ``s`` in
-    ``keep``: {s: int64 [R, h, w]}. Only the last ``window`` frames are kept while dreaming."""
+    ``keep``: {s: int64 [R, h, w]}. Only the last ``window`` frames are kept while dreaming. With ``controls``,
+    ``actions_RS`` are keys (effects), turned into latent actions by the key controller at every step."""
     generator = torch.Generator(device=world.device).manual_seed(seed)
     kept: dict[int, list[torch.Tensor]] = {s: [] for s in keep}
     for lo in range(0, len(context_RThw), batch_size):
         history = pad_history(context_RThw[lo : lo + batch_size, -world.window :], world.window).to(world.device)
         for s in range(1, actions_RS.shape[1] + 1):
-            nxt = world.step(history, actions_RS[lo : lo + batch_size, s - 1], temperature, generator)
+            action_B = actions_RS[lo : lo + batch_size, s - 1]
+            if controls is not None:
+                action_B = controls.choose(history, action_B)
+            nxt = world.step(history, action_B, temperature, generator)
             history = torch.cat([history[:, 1:], nxt[:, None]], dim=1)
             if s in kept:
                 kept[s].append(nxt.cpu())
@@ -111,7 +120,7 @@ def long_play_video(world: WorldModel, context_Thw: torch.Tensor, actions_S: tor
 
 @torch.no_grad()
 def long_play(world: WorldModel, store: EpisodeStore, split: str, settings: LongPlaySettings,
-              temperature: float = 0.0, seed: int = 0) -> LongPlay:
+              temperature: float = 0.0, seed: int = 0, controls: KeyControls | None = None) -> LongPlay:
     horizons = tuple(h for h in settings.horizons if h <= settings.steps)
     K, N = world.num_actions, settings.starts
     starts = held_out_starts(store, split, world.window, N)
@@ -124,11 +133,16 @@ def long_play(world: WorldModel, store: EpisodeStore, split: str, settings: Long
         "human": (context_NThw.repeat_interleave(settings.human_sequences, 0), human,
                   torch.arange(N).repeat_interleave(settings.human_sequences)),
     }
+    if controls is not None:
+        keys = human_like_actions(N * settings.human_sequences, settings.steps, len(controls.effect_names),
+                                  settings.hold, seed + 1)
+        policies["keys"] = policies["human"][0], keys, policies["human"][2]
     frames: dict[str, dict[int, torch.Tensor]] = {}
     for group, (context, actions, _) in policies.items():
         started = time.monotonic()
         log.info("long play: dreaming %d rollouts of %d steps (%s actions)", len(actions), settings.steps, group)
-        tokens = dream_at(world, context, actions, horizons, temperature, seed, settings.batch_size)
+        tokens = dream_at(world, context, actions, horizons, temperature, seed, settings.batch_size,
+                          controls if group == "keys" else None)
         frames[group] = {h: decode_frames(world, t) for h, t in tokens.items()}
         log.info("long play: %s done in %.0f s", group, time.monotonic() - started)
 
@@ -144,7 +158,9 @@ def long_play(world: WorldModel, store: EpisodeStore, split: str, settings: Long
         detector = fit_player_detector(world, store, "train", split, seed=seed)
         metrics |= detector.metrics()
         for h in horizons:
-            metrics[f"long_play/player_in_view_human_t{h}"] = float(detector.in_view(frames["human"][h]).float().mean())
+            for group in ("human", "keys")[: 1 + (controls is not None)]:
+                metrics[f"long_play/player_in_view_{group}_t{h}"] = float(
+                    detector.in_view(frames[group][h]).float().mean())
             per_action = detector.in_view(frames["held"][h]).float().reshape(K, N).mean(1)
             metrics[f"long_play/player_in_view_held_t{h}"] = float(per_action.mean())
             metrics[f"long_play/player_in_view_held_worst_t{h}"] = float(per_action.min())

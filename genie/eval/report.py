@@ -17,6 +17,7 @@ from genie.eval.action_grid import action_grid_video
 from genie.eval.controllability import rollout_metrics
 from genie.eval.dream import Dream, dream_episode
 from genie.eval.evaluate import EvalClips, evaluate
+from genie.eval.key_controls import KeyControls, fit_key_controls
 from genie.eval.long_play import LongPlay, long_play, long_play_settings
 from genie.eval.visualise import error_map, frame_strip, label, side_by_side, tsne_figure, upscale, write_gif, write_png
 from genie.nn.pixels import to_uint8
@@ -62,18 +63,21 @@ def tsne_plot(path: Path, clips: EvalClips, store: EpisodeStore, max_points: int
 SUMMARY_KEYS = (
     "tokenizer/psnr", "tokenizer/codebook_usage", "lam/codes_used", "lam/action_nmi", "lam/effect_nmi",
     "dynamics/psnr_next", "dynamics/psnr_copy_baseline", "dynamics/delta_t_psnr", "dream/frames_per_second",
-    "long_play/realism_real", *(f"long_play/{name}_t{h}" for name in ("realism_human", "realism_held",
-                                "player_in_view_human", "player_in_view_held_worst") for h in (16, 64, 256)),
+    "controls/controller_accuracy", "controls/fixed_map_accuracy",
+    "long_play/realism_real", *(f"long_play/{name}_t{h}" for name in (
+        "realism_human", "realism_held", "realism_keys", "player_in_view_human", "player_in_view_held_worst",
+        "player_in_view_keys") for h in (16, 64, 256)),
     "long_play/player_detector_accuracy",
 )
 
 
-def run_long_play(world: WorldModel, store: EpisodeStore, cfg: dict[str, Any], out: Path) -> LongPlay | None:
+def run_long_play(world: WorldModel, store: EpisodeStore, cfg: dict[str, Any], out: Path,
+                  controls: KeyControls | None = None) -> LongPlay | None:
     """Long-play metrics and ``long_play.gif`` (+ a strip of it as PNG); None where ``long_play.starts`` is 0."""
     settings = long_play_settings(cfg.get("long_play"))
     if settings.starts <= 0:
         return None
-    result = long_play(world, store, cfg["split"], settings, cfg["temperature"], cfg["seed"])
+    result = long_play(world, store, cfg["split"], settings, cfg["temperature"], cfg["seed"], controls)
     write_gif(out / "long_play.gif", result.video, cfg["fps"] * 1.5)
     write_png(out / "long_play_strip.png", frame_strip(result.video, every=32, max_frames=9))
     return result
@@ -93,7 +97,7 @@ def write_evaluation(run_dir: Path, store: EpisodeStore, cfg: dict[str, Any]) ->
     metrics = evaluate(world, store, cfg["split"], cfg["eval_clips"]).metrics
     metrics |= rollout_metrics(world, store, cfg["split"], cfg["rollout_clips"], temperature=cfg["temperature"],
                                seed=cfg["seed"])
-    if (played := run_long_play(world, store, cfg, out)) is not None:
+    if (played := run_long_play(world, store, cfg, out, KeyControls.load(run_dir, world.device))) is not None:
         metrics |= played.metrics
     metrics["dream/frames_per_second"] = dream_episode(world, store, cfg["split"], cfg["episode"], cfg["steps"],
                                                        "random", cfg["temperature"], cfg["seed"]).frames_per_second
@@ -129,7 +133,9 @@ def write_report(run_dir: Path, store: EpisodeStore, cfg: dict[str, Any], logger
         log.info("report: rollouts and ΔtPSNR from %d clips", cfg["rollout_clips"])
         metrics |= rollout_metrics(world, store, cfg["split"], cfg["rollout_clips"], temperature=cfg["temperature"],
                                    seed=cfg["seed"])
-    if (played := run_long_play(world, store, cfg, out)) is not None:
+    if (controls := fit_key_controls(run_dir, world, store, cfg["key_controller_steps"])) is not None:
+        metrics |= {f"controls/{k}": v for k, v in controls.metrics.items() if k.endswith("accuracy")}
+    if (played := run_long_play(world, store, cfg, out, controls)) is not None:
         metrics |= played.metrics
         files["long_play"] = out / "long_play.gif"
     metrics["dream/frames_per_second"] = dream.frames_per_second

@@ -11,6 +11,7 @@ import torch
 from genie.data.store import EpisodeStore
 from genie.device import pick_device
 from genie.errors import UserError
+from genie.play.session import GameKeys
 from genie.play.settings import PlaySettings
 from genie.runs import open_store_of_run
 from genie.world import WorldModel
@@ -34,15 +35,18 @@ def open_store(run_dir: Path, world: WorldModel, split: str, override: str | Non
     return store
 
 
-def game_keys(world: WorldModel, store: EpisodeStore, cfg: PlaySettings, keymap: dict[str, int]) -> dict[str, int]:
+def game_keys(world: WorldModel, store: EpisodeStore, cfg: PlaySettings, keymap: dict[str, int],
+              run_dir: Path) -> tuple[dict[str, int], GameKeys | None]:
     """Arrow keys as the game's controls where the store's true actions ground the latent codes (CoinRun): left,
     right and up take the codes of LEFT, RIGHT and JUMP, and the code of NOTHING becomes ``cfg.default_action``
-    (genie/eval/controls.py); other keys keep ``keymap``'s actions that are left."""
+    (genie/eval/controls.py); other keys keep ``keymap``'s actions that are left. Where the run has key controls
+    (its report fitted them), those codes stand for their effects and the key controller picks each frame's code."""
     from genie.eval.controls import ground_controls
+    from genie.eval.key_controls import KeyControls
 
     controls = ground_controls(world, store)
     if not controls or not controls["keys"]:
-        return keymap
+        return keymap, None
     grounded = controls["keys"]
     if "NOTHING" in controls["effects"]:
         cfg.default_action = controls["effects"]["NOTHING"]["code"]
@@ -50,7 +54,15 @@ def game_keys(world: WorldModel, store: EpisodeStore, cfg: PlaySettings, keymap:
     rest = {k: a for k, a in keymap.items() if k not in grounded and a not in taken}
     print("play: arrow keys act as the game's controls, grounded on the store's true actions: " + ", ".join(
         f"{name} = a={g['code']} ({g['precision']:.0%} of its clips)" for name, g in controls["effects"].items()))
-    return grounded | rest
+    fitted = KeyControls.load(run_dir, world.device)
+    if fitted is None:
+        return grounded | rest, None
+    effect_of_code = {g["code"]: fitted.effect_names.index(name) for name, g in controls["effects"].items()
+                      if name in fitted.effect_names}
+    print(f"play: the key controller picks each frame's latent action for those keys "
+          f"({fitted.metrics['controller_accuracy']:.0%} of held-out codes right, the fixed map "
+          f"{fitted.metrics['fixed_map_accuracy']:.0%})")
+    return grounded | rest, GameKeys(fitted, effect_of_code)
 
 
 def play(run_dir: Path, settings: dict[str, Any]) -> None:
@@ -62,16 +74,18 @@ def play(run_dir: Path, settings: dict[str, Any]) -> None:
     keymap = cfg.keymap(world.num_actions)
     store = open_store(run_dir, world, cfg.split, settings.get("store"))
     print(f"play: {run_dir} ({world.num_actions} latent actions, {world.frame_size}px frames)")
+    keys_of_game = None
     if cfg.keys is None and store is not None:
-        keymap = game_keys(world, store, cfg, keymap)
+        keymap, keys_of_game = game_keys(world, store, cfg, keymap, Path(run_dir))
     if cfg.ui == "terminal":
         from genie.play.terminal import run_terminal
 
-        run_terminal(world, store, cfg, keymap)
+        run_terminal(world, store, cfg, keymap, game_keys=keys_of_game)
         return
     from genie.play.server import PlayServer, serve
 
     if not cfg.is_loopback:
         print(f"play: WARNING listening on {cfg.host}: anyone who can reach this machine can use the server")
-    serve(PlayServer(world, store, cfg, keymap, run_name=Path(run_dir).name).app(), cfg.host, cfg.port,
+    serve(PlayServer(world, store, cfg, keymap, run_name=Path(run_dir).name, game_keys=keys_of_game).app(),
+          cfg.host, cfg.port,
           cfg.open_browser)

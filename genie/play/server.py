@@ -38,7 +38,7 @@ from genie.data.store import EpisodeStore
 from genie.errors import UserError
 from genie.play import recording
 from genie.play.loop import StepLoop
-from genie.play.session import PlaySession
+from genie.play.session import GameKeys, PlaySession
 from genie.play.settings import PlaySettings
 from genie.play.starts import UploadTooLarge, any_start, episode_context, read_upload
 from genie.world import WorldModel
@@ -86,8 +86,9 @@ class Player:
 
 class PlayServer:
     def __init__(self, world: WorldModel, store: EpisodeStore | None, settings: PlaySettings, keymap: dict[str, int],
-                 run_name: str = ""):
+                 run_name: str = "", game_keys: GameKeys | None = None):
         self.world, self.store, self.settings, self.keymap = world, store, settings, keymap
+        self.game_keys = game_keys
         self.run_name = run_name
         self.assets = static_assets()
         self.players: dict[str, Player] = {}
@@ -168,6 +169,7 @@ class PlayServer:
             "scale": self.settings.scale,
             "default_action": self.settings.default_action,
             "keys": self.keymap,
+            "key_controller": self.game_keys is not None,
             "max_upload_mb": self.settings.max_upload_mb,
             "record_frames": self.settings.record_frames,
             "episodes": [{"name": e.name, "length": e.length} for e in episodes],
@@ -181,7 +183,7 @@ class PlayServer:
         await ws.prepare(request)
         session_id = secrets.token_urlsafe(8)
         session = PlaySession(self.world, self.settings.default_action, self.settings.temperature,
-                              self.settings.seed, self.settings.record_frames)
+                              self.settings.seed, self.settings.record_frames, game_keys=self.game_keys)
         player = Player(session, ws, StepLoop(session, self.executor, self.settings.fps, ws))
         self.players[session_id] = player
         log.info("play: session %s opened (%d open)", session_id, len(self.players))

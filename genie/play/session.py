@@ -15,6 +15,7 @@ import torch
 
 from genie.errors import UserError
 from genie.eval.action_grid import action_rollouts
+from genie.eval.key_controls import KeyControls
 from genie.nn.pixels import to_uint8
 from genie.play.rate import Rate
 from genie.world import WorldModel
@@ -30,9 +31,23 @@ def check_action(action: object, num_actions: int, where: str = "action") -> int
 
 
 @dataclass
+class GameKeys:
+    """The game's keys through the key controller: the latent codes the keys send (and the default action), each
+    standing for an effect (its index in ``controls.effect_names``), become the code the controller picks for that
+    effect from the current history (genie/eval/key_controls.py)."""
+
+    controls: KeyControls
+    effect_of_code: dict[int, int]
+
+    def action_here(self, tokens_Thw: torch.Tensor, code: int) -> int:
+        effect = torch.tensor([self.effect_of_code[code]])
+        return int(self.controls.choose(tokens_Thw[None], effect)[0])
+
+
+@dataclass
 class Step:
     frame: np.ndarray  # uint8 [H, W, 3], the dreamed frame
-    action: int  # the latent action that produced it
+    action: int  # the latent action that produced it (with game keys: the one the key controller chose)
     index: int  # steps since the session began (across resets)
 
 
@@ -40,8 +55,9 @@ class PlaySession:
     """A world state that advances one frame per ``step`` under the held latent action (or the default one)."""
 
     def __init__(self, world: WorldModel, default_action: int = 0, temperature: float = 0.0, seed: int = 0,
-                 record_frames: int = 1800, history_length: int = 64):
+                 record_frames: int = 1800, history_length: int = 64, game_keys: GameKeys | None = None):
         self.world = world
+        self.game_keys = game_keys
         self.default_action = check_action(default_action, world.num_actions, "default_action")
         self.held_action: int | None = None
         self.temperature = temperature
@@ -80,6 +96,8 @@ class PlaySession:
             raise UserError("the session has no start frame yet: reset it first")
         action = self.default_action if self.held_action is None else self.held_action
         start = time.perf_counter()
+        if self.game_keys is not None and action in self.game_keys.effect_of_code:
+            action = self.game_keys.action_here(self.tokens_Thw, action)
         next_hw = self.world.step(self.tokens_Thw[None], torch.tensor([action]), self.temperature, self.generator)[0]
         self.frame = to_uint8(self.world.decode(next_hw[None, None]))[0, 0].cpu().numpy()
         self.model_rate.observe(time.perf_counter() - start)

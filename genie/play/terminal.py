@@ -21,7 +21,7 @@ import numpy as np
 from genie.data.store import EpisodeStore
 from genie.errors import UserError
 from genie.play.rate import Rate
-from genie.play.session import PlaySession
+from genie.play.session import GameKeys, PlaySession
 from genie.play.settings import PlaySettings
 from genie.play.starts import any_start
 from genie.world import WorldModel
@@ -106,12 +106,14 @@ def key_action(key: str, keymap: dict[str, int], num_actions: int) -> int | None
 
 
 def run_terminal(world: WorldModel, store: EpisodeStore | None, cfg: PlaySettings, keymap: dict[str, int],
-                 keys: KeySource | None = None, out: TextIO | None = None, max_steps: int | None = None) -> PlaySession:
+                 keys: KeySource | None = None, out: TextIO | None = None, max_steps: int | None = None,
+                 game_keys: GameKeys | None = None) -> PlaySession:
     """Play in the terminal until q (or ``max_steps``); returns the session (its actions, its recording)."""
     keys = TTYKeys(sys.stdin) if keys is None else keys
     out = sys.stdout if out is None else out
     rng = np.random.default_rng(cfg.seed)
-    session = PlaySession(world, cfg.default_action, cfg.temperature, cfg.seed, cfg.record_frames)
+    session = PlaySession(world, cfg.default_action, cfg.temperature, cfg.seed, cfg.record_frames,
+                          game_keys=game_keys)
     session.reset(any_start(store, cfg.split, world.window, world.frame_size, rng)[0])
     frame_rate, period, held_until = Rate(), 1.0 / cfg.fps, 0.0
     help_line = f"keys 1..{world.num_actions}: a=0..{world.num_actions - 1}  " + "  ".join(

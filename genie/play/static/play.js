@@ -153,7 +153,9 @@ function renderTiles() {
 function renderHelp() {
   const mapped = Object.entries(state.keymap).map(([k, a]) => `${KEY_LABELS[k]} = a=${a}`).join(", ");
   $("help").textContent = `Hold 1…${state.info.num_actions} (or a button) to act; ${mapped || "no arrow keys mapped"}. ` +
-    `No key: a=${state.info.default_action}. R: reset.`;
+    `No key: a=${state.info.default_action}. R: reset.` +
+    (state.info.key_controller ? " Arrow keys and no key act as the game's controls: the key controller picks " +
+      "each frame's latent action for them (LEFT, RIGHT, JUMP, NOTHING), so the action shown may differ." : "");
 }
 
 function renderHistory() {

@@ -1,0 +1,79 @@
+"""The key controller: which latent action a key means where the player is, fitted on labelled transitions, saved
+with the run, used by long play and by play sessions."""
+
+import numpy as np
+import torch
+
+from genie.data.token_store import TokenStore
+from genie.eval.key_controls import KeyControls, fit_key_controller
+from genie.eval.long_play import LongPlaySettings, long_play
+from genie.nn.key_controller import KeyController, KeyControllerConfig
+from genie.play.session import GameKeys, PlaySession
+
+WALL, STILL = 1, 3  # token at the centre that blocks a move; the code of "nothing moved"
+
+
+def blocked_world_store(root, episodes=12, length=40, seed=0) -> TokenStore:
+    """Effects 0-2 move (their code is the effect) unless the centre token is a wall, where nothing moves (code 3);
+    effect 3 never moves. A fixed key->code map cannot know about the wall."""
+    rng = np.random.default_rng(seed)
+    store = TokenStore.create(root, {"test": "blocked"})
+    for i in range(episodes):
+        tokens = rng.integers(0, 8, (length, 8, 8))
+        tokens[:, 4, 4] = rng.choice([0, WALL], length)
+        actions = rng.integers(0, 4, length - 1)
+        codes = np.where((tokens[:-1, 4, 4] == WALL) | (actions == 3), STILL, actions)
+        store.add_episode(f"e{i}", "val" if i >= episodes - 3 else "train", tokens, codes, actions)
+    store.mark_complete()
+    return store
+
+
+def test_the_controller_learns_what_a_key_means_where_the_player_is(tmp_path):
+    store = blocked_world_store(tmp_path / "tokens")
+    torch.manual_seed(0)
+    controller, metrics = fit_key_controller(store, [0, 1, 2, 3], ["LEFT", "RIGHT", "JUMP", "NOTHING"], window=2,
+                                             num_codes=8, num_actions=4, steps=300, batch_size=32, lr=3e-3)
+    assert metrics["transitions"] == 3 * 38  # every val transition with 2 frames of history
+    assert metrics["fixed_map_accuracy"] < 0.8 < metrics["controller_accuracy"]
+    tokens = torch.zeros(2, 2, 8, 8, dtype=torch.long)
+    tokens[1, :, 4, 4] = WALL
+    assert controller(tokens, torch.tensor([1, 1])).argmax(1).tolist() == [1, STILL]  # RIGHT, then against a wall
+
+
+def test_key_controls_round_trip_through_the_run_directory(tmp_path):
+    controller = KeyController(KeyControllerConfig(num_codes=8, num_actions=4, window=2))
+    controls = KeyControls(controller.eval(), ["LEFT", "RIGHT"], {"controller_accuracy": 0.9})
+    controls.save(tmp_path)
+    loaded = KeyControls.load(tmp_path)
+    history = torch.randint(0, 8, (3, 5, 8, 8))  # longer than the window: the newest frames are used
+    effects = torch.tensor([0, 1, 1])
+    assert torch.equal(loaded.choose(history, effects), controls.choose(history, effects))
+    assert loaded.effect_names == ["LEFT", "RIGHT"] and KeyControls.load(tmp_path / "elsewhere") is None
+
+
+def untrained_controls(world) -> KeyControls:
+    torch.manual_seed(0)
+    cfg = KeyControllerConfig(num_codes=world.tokenizer.num_codes, num_actions=world.num_actions, num_effects=2,
+                              window=world.window)
+    return KeyControls(KeyController(cfg).eval(), ["LEFT", "RIGHT"], {})
+
+
+def test_a_session_with_game_keys_takes_the_code_the_controller_picks(world, store):
+    controls = untrained_controls(world)
+    default = 0
+    session = PlaySession(world, default_action=default, game_keys=GameKeys(controls, {default: 1}))
+    episode = store.episodes("test")[0]
+    session.reset(store.frames(episode.name)[: world.window])
+    for _ in range(3):
+        expected = int(controls.choose(session.tokens_Thw[None], torch.tensor([1]))[0])
+        assert session.step().action == expected
+    held = next(a for a in range(world.num_actions) if a != default)
+    session.hold(held)  # a code no key stands for is taken as it is
+    assert session.step().action == held
+
+
+def test_long_play_scores_a_player_of_the_games_keys(world, store):
+    settings = LongPlaySettings(starts=2, steps=8, horizons=(8,), human_sequences=2, real_frames=16,
+                                classifier_steps=5, batch_size=8, gif_scale=1)
+    metrics = long_play(world, store, "test", settings, controls=untrained_controls(world)).metrics
+    assert 0.0 <= metrics["long_play/realism_keys_t8"] <= 1.0 and "long_play/realism_human_t8" in metrics
