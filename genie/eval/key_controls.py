@@ -146,7 +146,8 @@ class KeyControls:
         return cls(controller.eval(), saved["effect_names"], saved["metrics"])
 
 
-def fit_key_controls(run_dir: Path, world: WorldModel, store: EpisodeStore, steps: int) -> KeyControls | None:
+def fit_key_controls(run_dir: Path, world: WorldModel, store: EpisodeStore, steps: int,
+                     window: int) -> KeyControls | None:
     """Fit the run's key controls on its token store's labelled transitions and save them into the run; None (and
     nothing written) where the store does not say what its actions do, or the token store has no true actions."""
     effects = store.effects()
@@ -156,7 +157,7 @@ def fit_key_controls(run_dir: Path, world: WorldModel, store: EpisodeStore, step
     token_store = TokenStore(tokens_path)
     if not any(e["has_actions"] for e in token_store.episodes("train")):
         return None
-    controller, metrics = fit_key_controller(token_store, effects[0], effects[1], world.window,
+    controller, metrics = fit_key_controller(token_store, effects[0], effects[1], window,
                                              world.tokenizer.num_codes, world.num_actions, steps)
     controls = KeyControls(controller, list(effects[1]), metrics)
     controls.save(run_dir)

@@ -133,7 +133,7 @@ def write_report(run_dir: Path, store: EpisodeStore, cfg: dict[str, Any], logger
         log.info("report: rollouts and ΔtPSNR from %d clips", cfg["rollout_clips"])
         metrics |= rollout_metrics(world, store, cfg["split"], cfg["rollout_clips"], temperature=cfg["temperature"],
                                    seed=cfg["seed"])
-    if (controls := fit_key_controls(run_dir, world, store, cfg["key_controller_steps"])) is not None:
+    if (controls := fit_key_controls(run_dir, world, store, **cfg["key_controller"])) is not None:
         metrics |= {f"controls/{k}": v for k, v in controls.metrics.items() if k.endswith("accuracy")}
     if (played := run_long_play(world, store, cfg, out, controls)) is not None:
         metrics |= played.metrics
