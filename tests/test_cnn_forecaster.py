@@ -1,4 +1,4 @@
-"""The CNN forecaster trained on its own rollouts (unroll) and decoding iteratively (decode_steps)."""
+"""The CNN forecaster trained on its own rollouts (unroll)."""
 
 import torch
 
@@ -52,33 +52,3 @@ def test_dynamics_history_longer_than_the_lams_window(tmp_path, trained_run, sha
     frames = torch.randint(0, 256, (2, 6, world.frame_size, world.frame_size, 3), dtype=torch.uint8)
     tokens = world.rollout(world.encode(frames), torch.zeros(2, 3, dtype=torch.long))
     assert tokens.shape[:2] == (2, 9)
-
-
-def test_iterative_decoding_trains_on_masked_tokens_and_decides_every_token():
-    net = tiny(decode_steps=4)
-    tokens, actions = torch.randint(0, 16, (3, 5, 8, 8)), torch.randint(0, 4, (3, 4))
-    loss, logs = net.compute_loss(tokens, actions)
-    loss.backward()
-    assert net.next_embedding.weight.grad is not None and 0 <= logs["token_accuracy"] <= 1
-    mask = net.sample_mask(tokens[:, -1])
-    assert (mask.flatten(1).float().mean(1) >= 0.5).all()  # 50-100 % of each frame masked
-
-    # decoding reads back what it decided: a net that copies the revealed token wherever one is given
-    calls = []
-    real_forward = net.forward
-
-    def recording_forward(history, action, partial=None):
-        calls.append((partial == 16).float().mean().item())
-        return real_forward(history, action, partial)
-
-    net.forward = recording_forward
-    predicted = net.predict_next(tokens[:, :4], actions[:, -1])
-    assert predicted.shape == (3, 8, 8) and predicted.max() < 16  # no mask index left
-    assert calls[0] == 1.0 and calls == sorted(calls, reverse=True) and calls[-1] < 1.0  # fewer masked each pass
-    assert len(calls) == 4
-
-
-def test_one_pass_forecaster_has_no_next_frame_input():
-    net = tiny()
-    assert net.next_embedding is None and net.stem.in_channels == 4 * 8
-    assert tiny(decode_steps=2).stem.in_channels == 5 * 8
