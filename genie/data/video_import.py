@@ -113,10 +113,14 @@ def assign_splits(rels: list[str], fractions: dict[str, float]) -> dict[str, str
     return splits
 
 
-def choose_split_rule(n_files: int, fractions: dict[str, float], split_by: str) -> tuple[str, str]:
-    """("file" | "time", why) for ``n_files`` usable files under ``data.split_by``."""
+def check_split_by(split_by: str) -> None:
     if split_by not in SPLIT_BY:
         raise UserError(f"data.split_by={split_by!r}: expected one of {', '.join(SPLIT_BY)}")
+
+
+def choose_split_rule(n_files: int, fractions: dict[str, float], split_by: str) -> tuple[str, str]:
+    """("file" | "time", why) for ``n_files`` usable files under ``data.split_by``."""
+    check_split_by(split_by)
     if split_by != "auto":
         return split_by, f"data.split_by={split_by}"
     counts = files_per_split(n_files, fractions)
@@ -220,7 +224,7 @@ def import_video_folder(
     check_fractions(fractions)
     if split_gap < 0:
         raise UserError(f"data.split_gap={split_gap}: expected a number of frames >= 0")
-    choose_split_rule(1, fractions, split_by)  # an unknown data.split_by fails before any work
+    check_split_by(split_by)
     paths = find_videos(folder)
     if not paths:
         raise VideoError(f"{folder}: no video files here ({', '.join(VIDEO_EXTENSIONS)}, searched recursively)")
@@ -347,14 +351,15 @@ def check_splits(store: EpisodeStore, folder: Path, fractions: dict[str, float],
         raise VideoError(f"{folder}: none of the {counts.files} video files could be imported "
                          f"(e.g. {first[0]}: {first[1]['reason']})")
     for s in SPLITS:
-        if fractions.get(s, 0) > 0 and not store.episodes(s) and rule == "time":
+        if fractions.get(s, 0) <= 0 or store.episodes(s):
+            continue
+        if rule == "time":
             longest = max(e.length for e in store.episodes())
             raise VideoError(f"{folder}: no frames for the '{s}' split: split by time, every video is too short to "
                              f"give each split data.min_frames frames data.split_gap apart (longest: {longest} "
                              "frames); use longer videos, a smaller data.split_gap or data.min_frames")
-        if fractions.get(s, 0) > 0 and not store.episodes(s):
-            raise VideoError(
-                f"{folder}: no video in the '{s}' split ({len(store.episodes())} episodes from "
-                f"{counts.files - len(counts.skipped)} usable files, data.split={fractions}); every split needs at "
-                "least one file: add videos (3 or more) or change data.split"
-            )
+        raise VideoError(
+            f"{folder}: no video in the '{s}' split ({len(store.episodes())} episodes from "
+            f"{counts.files - len(counts.skipped)} usable files, data.split={fractions}); every split needs at "
+            "least one file: add videos (3 or more) or change data.split"
+        )

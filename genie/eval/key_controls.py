@@ -2,8 +2,8 @@
 token store (tokens of the last W frames, the effect of the true action, the LAM's code of that transition), and
 choose each dreamed step's latent action from the history and the key held.
 
-Its accuracy on held-out transitions is reported beside that of the fixed key->code map (each effect's most frequent
-code), which is what play used before: the gap is how much the right code depends on where the player is.
+Its accuracy on held-out transitions is reported beside that of a fixed key->code map (each effect's most frequent
+code): the gap is how much the right code depends on where the player is.
 """
 
 from __future__ import annotations

@@ -158,7 +158,7 @@ def long_play(world: WorldModel, store: EpisodeStore, split: str, settings: Long
         detector = fit_player_detector(world, store, "train", split, seed=seed)
         metrics |= detector.metrics()
         for h in horizons:
-            for group in ("human", "keys")[: 1 + (controls is not None)]:
+            for group in [g for g in ("human", "keys") if g in frames]:
                 metrics[f"long_play/player_in_view_{group}_t{h}"] = float(
                     detector.in_view(frames[group][h]).float().mean())
             per_action = detector.in_view(frames["held"][h]).float().reshape(K, N).mean(1)
