@@ -74,6 +74,7 @@ def test_the_report_scores_long_play_and_writes_its_gif(trained_run):
         for key in (f"long_play/realism_human_t{h}", f"long_play/realism_held_t{h}"):
             assert 0.0 <= metrics[key] <= 1.0, key
     assert 0.0 <= metrics["long_play/realism_real"] <= 1.0 and metrics["long_play/starts"] == 4
+    assert 0.0 <= metrics["long_play/frozen_human_t16"] <= 1.0 and "long_play/frozen_held_t16" not in metrics
     assert "long_play/player_in_view_human_t16" not in metrics  # sprites, not CoinRun: no player detector
     import imageio.v3 as iio
 

@@ -14,7 +14,12 @@ At each horizon (16, 64, 256 by default) the dreamed frames are scored by
 * realism: a classifier two-sample test against the tokenizer's reconstructions of real held-out frames
   (genie/eval/realism.py; 0.5 = indistinguishable), beside the same test between two halves of the real frames;
 * for CoinRun, the rate at which the player is in the centre of the view, where the camera keeps it
-  (genie/eval/player_view.py), with the detector's accuracy on real frames.
+  (genie/eval/player_view.py), with the detector's accuracy on real frames;
+* frozen worlds: the share of human-like and key rollouts whose frame did not change over the ``frozen_span``
+  steps before the horizon, although the policy changed its action every ``hold`` frames;
+
+and, from held-out states where the world stands still, how far each latent action held for ``walk_steps`` frames
+carries the camera, against the real game after those rests (genie/eval/scene_motion.py).
 
 Only the frames at the horizons are decoded, so the cost is the dynamics' steps.
 """
@@ -33,6 +38,7 @@ from genie.data.store import EpisodeStore
 from genie.eval.key_controls import KeyControls
 from genie.eval.player_view import fit_player_detector, reconstruct, sample_frames
 from genie.eval.realism import real_against_real, two_sample_score
+from genie.eval.scene_motion import frozen_rate, walk_from_rest
 from genie.eval.visualise import label, upscale
 from genie.nn.pixels import to_uint8
 from genie.world import WorldModel, pad_history
@@ -50,6 +56,8 @@ class LongPlaySettings:
     classifier_steps: int = 300  # optimiser steps of each realism classifier
     batch_size: int = 32  # rollouts dreamed at once (32: the fastest per frame on a 2-core CPU)
     gif_scale: int = 2
+    frozen_span: int = 16  # a rollout is frozen at a horizon when its frame is the one of this many steps before
+    walk_steps: int = 24  # frames each latent action is held from rest to measure how far it moves (0: skip)
 
 
 @dataclass
@@ -138,18 +146,24 @@ def long_play(world: WorldModel, store: EpisodeStore, split: str, settings: Long
                                   settings.hold, seed + 1)
         policies["keys"] = policies["human"][0], keys, policies["human"][2]
     frames: dict[str, dict[int, torch.Tensor]] = {}
+    frozen: dict[str, float] = {}
+    before = {h: h - settings.frozen_span for h in horizons if h > settings.frozen_span}
     for group, (context, actions, _) in policies.items():
         started = time.monotonic()
         log.info("long play: dreaming %d rollouts of %d steps (%s actions)", len(actions), settings.steps, group)
-        tokens = dream_at(world, context, actions, horizons, temperature, seed, settings.batch_size,
-                          controls if group == "keys" else None)
-        frames[group] = {h: decode_frames(world, t) for h, t in tokens.items()}
+        tokens = dream_at(world, context, actions, tuple(sorted({*horizons, *before.values()})), temperature, seed,
+                          settings.batch_size, controls if group == "keys" else None)
+        frames[group] = {h: decode_frames(world, tokens[h]) for h in horizons}
+        if group != "held":  # holding one code may rightly stand still; a changing policy should not
+            for h, b in before.items():
+                frozen[f"long_play/frozen_{group}_t{h}"] = frozen_rate(tokens[b], tokens[h])
         log.info("long play: %s done in %.0f s", group, time.monotonic() - started)
 
     log.info("long play: realism classifiers%s", " and the player detector" if store.source == "coinrun" else "")
     real = reconstruct(world, sample_frames(store, split, settings.real_frames, seed))
     metrics: dict[str, float] = {"long_play/starts": N, "long_play/steps": settings.steps,
-                                 "long_play/realism_real": real_against_real(real, seed, settings.classifier_steps)}
+                                 "long_play/realism_real": real_against_real(real, seed, settings.classifier_steps),
+                                 **frozen}
     for group, (_, _, start_of) in policies.items():
         for h in horizons:
             metrics[f"long_play/realism_{group}_t{h}"] = two_sample_score(
@@ -166,5 +180,8 @@ def long_play(world: WorldModel, store: EpisodeStore, split: str, settings: Long
             metrics[f"long_play/player_in_view_held_worst_t{h}"] = float(per_action.min())
             for a in range(K):
                 metrics[f"long_play/player_in_view_held_a{a}_t{h}"] = float(per_action[a])
+    if settings.walk_steps > 0:
+        log.info("long play: walking from rest, each latent action held %d frames", settings.walk_steps)
+        metrics |= walk_from_rest(world, store, split, settings.walk_steps, N)
     video = long_play_video(world, context_NThw[0], human[0], temperature, seed, settings.gif_scale)
     return LongPlay(metrics, video)

@@ -1,0 +1,98 @@
+"""Does the dream move like the game? Two label-free checks on what a player sees.
+
+* **Walk from rest** (``walk_from_rest``): from held-out states where the world stands still (the last ``window``
+  real frames identical), each latent action is held for ``steps`` dreamed frames, and the camera's travel is
+  measured from the decoded frames (``camera_shift``: the whole-frame translation that best explains each step).
+  A world a player can walk in has a code that carries the camera right from rest and one that carries it left;
+  the same measurement on the real frames that follow such rests is the reference (``motion/real_*``).
+* **Frozen worlds** (``frozen_rate``): the share of rollouts whose frame did not change at all over the last
+  ``span`` steps, although the policy kept changing keys; on real frames a world only freezes while nobody presses
+  anything.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from genie.data.store import EpisodeStore
+from genie.world import WorldModel
+
+
+def camera_shift(a_BCHW: torch.Tensor, b_BCHW: torch.Tensor, radius: int = 3) -> torch.Tensor:
+    """The camera's move from frame a to frame b, float [B, 2] (dx, dy) in whole pixels, right and down positive:
+    the offset with b[y, x] closest to a[y + dy, x + dx] (mean squared error over the frame minus a ``radius``
+    border; the content moved by (-dx, -dy)). float32 throughout."""
+    a, b = a_BCHW.float(), b_BCHW.float()
+    r = radius
+    target = b[..., r:-r, r:-r]
+    best_err = torch.full((len(a),), float("inf"))
+    best = torch.zeros(len(a), 2)
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            moved = a[..., r + dy : a.shape[-2] - r + dy, r + dx : a.shape[-1] - r + dx]
+            err = ((moved - target) ** 2).mean((1, 2, 3))
+            better = err < best_err
+            best_err = torch.where(better, err, best_err)
+            best[better] = torch.tensor([dx, dy], dtype=torch.float32)
+    return best
+
+
+def rest_windows(store: EpisodeStore, split: str, window: int, steps: int, count: int) -> np.ndarray:
+    """Up to ``count`` real stretches of ``window + steps`` frames whose first ``window`` frames are identical (the
+    world at rest), spread over the split's episodes: uint8 [N, window + steps, H, W, 3]."""
+    found = []
+    for e in store.episodes(split):
+        frames = store.frames(e.name)
+        for t in range(window - 1, len(frames) - steps):
+            if (frames[t - window + 1 : t + 1] == frames[t]).all() and (frames[t + 1] != frames[t]).any():
+                found.append(frames[t - window + 1 : t + 1 + steps])
+                break  # one per episode: many levels, not one long rest
+        if len(found) >= count:
+            break
+    if not found:
+        return np.zeros((0, window + steps, store.frame_size, store.frame_size, 3), np.uint8)
+    return np.stack(found)
+
+
+@torch.no_grad()
+def travel(world: WorldModel, tokens_BThw: torch.Tensor) -> torch.Tensor:
+    """Camera travel per step over a sequence of token frames: float [B, T - 1, 2] (dx, dy) in pixels."""
+    frames = world.decode(tokens_BThw).float().cpu()
+    return torch.stack([camera_shift(frames[:, t], frames[:, t + 1]) for t in range(frames.shape[1] - 1)], 1)
+
+
+@torch.no_grad()
+def walk_from_rest(world: WorldModel, store: EpisodeStore, split: str, steps: int = 24, count: int = 32,
+                   min_travel: float = 2.0) -> dict[str, float]:
+    """Camera travel in pixels over ``steps`` frames after a rest: under each latent action held
+    (``motion/code{a}_dx``, ``_dy``), and the farthest any code goes right / left / up (``motion/reach_right``,
+    ``_left``, ``_up``). The reference is how far the real game went in the frames after those rests, over the
+    rests the player left in that direction (more than ``min_travel`` pixels; ``motion/real_reach_right`` ...)."""
+    rests = rest_windows(store, split, world.window, steps, count)
+    if not len(rests):
+        return {}
+    real_tokens = world.encode(torch.from_numpy(rests)).cpu()
+    history = real_tokens[:, : world.window]
+    metrics: dict[str, float] = {"motion/rests": float(len(rests)), "motion/steps": float(steps)}
+    per_code = []
+    for a in range(world.num_actions):
+        actions = torch.full((len(history), steps), a)
+        dreamed = world.rollout(history, actions)[:, world.window - 1 :].cpu()
+        total = travel(world, dreamed).sum(1).mean(0)  # [2]
+        per_code.append(total)
+        metrics[f"motion/code{a}_dx"], metrics[f"motion/code{a}_dy"] = float(total[0]), float(total[1])
+    codes = torch.stack(per_code)
+    metrics["motion/reach_right"] = max(0.0, float(codes[:, 0].max()))
+    metrics["motion/reach_left"] = max(0.0, float((-codes[:, 0]).max()))
+    metrics["motion/reach_up"] = max(0.0, float((-codes[:, 1]).max()))
+    real = travel(world, real_tokens[:, world.window - 1 :]).sum(1)  # [N, 2]
+    for name, along in (("right", real[:, 0]), ("left", -real[:, 0]), ("up", -real[:, 1])):
+        went = along[along > min_travel]
+        metrics[f"motion/real_reach_{name}"] = float(went.mean()) if len(went) else 0.0
+    return metrics
+
+
+def frozen_rate(before_Rhw: torch.Tensor, after_Rhw: torch.Tensor) -> float:
+    """The share of rollouts whose tokens are identical at two steps: float."""
+    return float((before_Rhw == after_Rhw).flatten(1).all(1).float().mean())
