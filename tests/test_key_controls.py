@@ -5,7 +5,7 @@ import numpy as np
 import torch
 
 from genie.data.token_store import TokenStore
-from genie.eval.key_controls import KeyControls, fit_key_controller
+from genie.eval.key_controls import KeyControls, codes_ahead, fit_key_controller, held_frames
 from genie.eval.long_play import LongPlaySettings, long_play
 from genie.nn.key_controller import KeyController, KeyControllerConfig
 from genie.play.session import GameKeys, PlaySession
@@ -32,12 +32,46 @@ def test_the_controller_learns_what_a_key_means_where_the_player_is(tmp_path):
     store = blocked_world_store(tmp_path / "tokens")
     torch.manual_seed(0)
     controller, metrics = fit_key_controller(store, [0, 1, 2, 3], ["LEFT", "RIGHT", "JUMP", "NOTHING"], window=2,
-                                             num_codes=8, num_actions=4, steps=300, batch_size=32, lr=3e-3)
+                                             num_codes=8, num_actions=4, steps=300, lookahead=0, batch_size=32,
+                                             lr=3e-3)
     assert metrics["transitions"] == 3 * 38  # every val transition with 2 frames of history
     assert metrics["fixed_map_accuracy"] < 0.8 < metrics["controller_accuracy"]
     tokens = torch.zeros(2, 2, 8, 8, dtype=torch.long)
     tokens[1, :, 4, 4] = WALL
-    assert controller(tokens, torch.tensor([1, 1])).argmax(1).tolist() == [1, STILL]  # RIGHT, then against a wall
+    held = torch.tensor([3, 3])
+    assert controller(tokens, torch.tensor([1, 1]), held).argmax(1).tolist() == [1, STILL]  # RIGHT, then at a wall
+
+
+def test_held_frames_counts_each_key_from_its_press():
+    keys = np.array([[2, 2, 2, 0, 0, 2], [1, 1, 1, 1, 1, 1]])
+    assert held_frames(keys).tolist() == [[1, 2, 3, 1, 2, 1], [1, 2, 3, 4, 5, 6]]
+
+
+def test_codes_ahead_take_the_code_later_in_the_same_hold():
+    codes = np.array([3, 3, 1, 1, 1, 2, 2])
+    held = np.array([1, 2, 3, 4, 5, 1, 2])  # one key held 5 frames, then another 2
+    assert codes_ahead(codes, held, 2).tolist() == [1, 1, 1, 1, 1, 2, 2]
+    assert codes_ahead(codes, held, 0).tolist() == codes.tolist()
+
+
+def test_the_controller_learns_that_a_walk_starts_with_the_code_of_standing_still(tmp_path):
+    """As in CoinRun: a key's first frame moves so little that the LAM codes it STILL; from its second frame on it
+    takes the key's own code. Only the hold count tells the two apart."""
+    rng = np.random.default_rng(0)
+    store = TokenStore.create(tmp_path / "tokens", {"test": "walks"})
+    for i in range(10):
+        tokens = rng.integers(0, 8, (48, 8, 8))
+        keys = np.repeat(rng.integers(0, 3, 12), 4)[:47]
+        codes = np.where(held_frames(keys) == 1, STILL, keys)
+        store.add_episode(f"e{i}", "val" if i >= 8 else "train", tokens, codes, keys)
+    store.mark_complete()
+    torch.manual_seed(0)
+    controller, metrics = fit_key_controller(store, [0, 1, 2], ["LEFT", "RIGHT", "JUMP"], window=1, num_codes=8,
+                                             num_actions=4, steps=300, held_frames=4, lookahead=0, batch_size=32,
+                                             lr=3e-3)
+    assert metrics["controller_accuracy"] > 0.95 > 0.9 > metrics["fixed_map_accuracy"]  # the map misses each first frame
+    tokens = torch.zeros(2, 1, 8, 8, dtype=torch.long)
+    assert controller(tokens, torch.tensor([1, 1]), torch.tensor([1, 3])).argmax(1).tolist() == [STILL, 1]
 
 
 def test_key_controls_round_trip_through_the_run_directory(tmp_path):
@@ -46,8 +80,8 @@ def test_key_controls_round_trip_through_the_run_directory(tmp_path):
     controls.save(tmp_path)
     loaded = KeyControls.load(tmp_path)
     history = torch.randint(0, 8, (3, 5, 8, 8))  # longer than the window: the newest frames are used
-    effects = torch.tensor([0, 1, 1])
-    assert torch.equal(loaded.choose(history, effects), controls.choose(history, effects))
+    effects, held = torch.tensor([0, 1, 1]), torch.tensor([1, 2, 9])
+    assert torch.equal(loaded.choose(history, effects, held), controls.choose(history, effects, held))
     assert loaded.effect_names == ["LEFT", "RIGHT"] and KeyControls.load(tmp_path / "elsewhere") is None
 
 
@@ -64,9 +98,9 @@ def test_a_session_with_game_keys_takes_the_code_the_controller_picks(world, sto
     session = PlaySession(world, default_action=default, game_keys=GameKeys(controls, {default: 1}))
     episode = store.episodes("test")[0]
     session.reset(store.frames(episode.name)[: world.window])
-    for _ in range(3):
-        expected = int(controls.choose(session.tokens_Thw[None], torch.tensor([1]))[0])
-        assert session.step().action == expected
+    for held in (1, 2, 3):  # no key pressed: the default action, held one frame longer at every step
+        expected = int(controls.choose(session.tokens_Thw[None], torch.tensor([1]), torch.tensor([held]))[0])
+        assert session.step().action == expected and session.pressed_for == held
     held = next(a for a in range(world.num_actions) if a != default)
     session.hold(held)  # a code no key stands for is taken as it is
     assert session.step().action == held

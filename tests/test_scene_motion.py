@@ -53,3 +53,4 @@ def test_walk_from_rest_measures_every_latent_action_against_the_real_game(world
         assert f"motion/code{a}_dx" in metrics and f"motion/code{a}_dy" in metrics
     for way in ("right", "left", "up"):
         assert metrics[f"motion/reach_{way}"] >= 0.0 and metrics[f"motion/real_reach_{way}"] >= 0.0
+        assert 0 <= metrics[f"motion/real_rests_{way}"] <= metrics["motion/rests"]

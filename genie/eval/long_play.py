@@ -35,7 +35,7 @@ import torch
 
 from genie.data.clips import PixelClips
 from genie.data.store import EpisodeStore
-from genie.eval.key_controls import KeyControls
+from genie.eval.key_controls import KeyControls, held_frames
 from genie.eval.player_view import fit_player_detector, reconstruct, sample_frames
 from genie.eval.realism import real_against_real, two_sample_score
 from genie.eval.scene_motion import frozen_rate, walk_from_rest
@@ -98,12 +98,13 @@ def dream_at(world: WorldModel, context_RThw: torch.Tensor, actions_RS: torch.Te
     ``actions_RS`` are keys (effects), turned into latent actions by the key controller at every step."""
     generator = torch.Generator(device=world.device).manual_seed(seed)
     kept: dict[int, list[torch.Tensor]] = {s: [] for s in keep}
+    held_RS = torch.from_numpy(held_frames(actions_RS.numpy())) if controls is not None else None
     for lo in range(0, len(context_RThw), batch_size):
         history = pad_history(context_RThw[lo : lo + batch_size, -world.window :], world.window).to(world.device)
         for s in range(1, actions_RS.shape[1] + 1):
             action_B = actions_RS[lo : lo + batch_size, s - 1]
             if controls is not None:
-                action_B = controls.choose(history, action_B)
+                action_B = controls.choose(history, action_B, held_RS[lo : lo + batch_size, s - 1])
             nxt = world.step(history, action_B, temperature, generator)
             history = torch.cat([history[:, 1:], nxt[:, None]], dim=1)
             if s in kept:

@@ -68,7 +68,8 @@ def walk_from_rest(world: WorldModel, store: EpisodeStore, split: str, steps: in
     """Camera travel in pixels over ``steps`` frames after a rest: under each latent action held
     (``motion/code{a}_dx``, ``_dy``), and the farthest any code goes right / left / up (``motion/reach_right``,
     ``_left``, ``_up``). The reference is how far the real game went in the frames after those rests, over the
-    rests the player left in that direction (more than ``min_travel`` pixels; ``motion/real_reach_right`` ...)."""
+    rests the player left in that direction (more than ``min_travel`` pixels; ``motion/real_reach_right`` ...,
+    and how many did, ``motion/real_rests_right`` ...)."""
     rests = rest_windows(store, split, world.window, steps, count)
     if not len(rests):
         return {}
@@ -90,6 +91,7 @@ def walk_from_rest(world: WorldModel, store: EpisodeStore, split: str, steps: in
     for name, along in (("right", real[:, 0]), ("left", -real[:, 0]), ("up", -real[:, 1])):
         went = along[along > min_travel]
         metrics[f"motion/real_reach_{name}"] = float(went.mean()) if len(went) else 0.0
+        metrics[f"motion/real_rests_{name}"] = float(len(went))
     return metrics
 
 

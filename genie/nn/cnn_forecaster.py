@@ -24,7 +24,7 @@ from genie.nn.blocks import FiLMResBlock
 @dataclass
 class CNNForecasterConfig:
     num_codes: int = 512
-    num_actions: int = 8
+    num_actions: int = 16
     window: int = 4
     token_dim: int = 32
     hidden: int = 96

@@ -36,7 +36,7 @@ FLOW_PIXELS = 4.0  # pixels of flow per unit of decoder output: moves of a few p
 
 @dataclass
 class LatentActionConfig:
-    num_actions: int = 8
+    num_actions: int = 16
     window: int = 4  # history frames in a clip
     history: int | None = None  # of those, how many the encoder and decoder read (the most recent); None: all
     code_dim: int = 32

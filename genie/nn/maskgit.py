@@ -50,7 +50,7 @@ TARGETS = ("all", "last")
 @dataclass
 class MaskGITConfig:
     num_codes: int = 512
-    num_actions: int = 8
+    num_actions: int = 16
     window: int = 4  # history frames; clips are window + 1 frames
     d_model: int = 128
     layers: int = 4

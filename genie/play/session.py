@@ -39,9 +39,10 @@ class GameKeys:
     controls: KeyControls
     effect_of_code: dict[int, int]
 
-    def action_here(self, tokens_Thw: torch.Tensor, code: int) -> int:
+    def action_here(self, tokens_Thw: torch.Tensor, code: int, held: int) -> int:
+        """The latent action the key sending ``code`` means here, held for ``held`` frames (1: pressed now)."""
         effect = torch.tensor([self.effect_of_code[code]])
-        return int(self.controls.choose(tokens_Thw[None], effect)[0])
+        return int(self.controls.choose(tokens_Thw[None], effect, torch.tensor([held]))[0])
 
 
 @dataclass
@@ -60,6 +61,8 @@ class PlaySession:
         self.game_keys = game_keys
         self.default_action = check_action(default_action, world.num_actions, "default_action")
         self.held_action: int | None = None
+        self.last_pressed: int | None = None  # the action asked for at the previous step (before the key controller)
+        self.pressed_for = 0  # steps in a row it has been asked for
         self.temperature = temperature
         self.generator = torch.Generator(device=world.device).manual_seed(seed) if temperature > 0 else None
         self.tokens_Thw: torch.Tensor | None = None  # int64 [<= window, h, w], the newest frame last
@@ -95,9 +98,11 @@ class PlaySession:
         if self.tokens_Thw is None:
             raise UserError("the session has no start frame yet: reset it first")
         action = self.default_action if self.held_action is None else self.held_action
+        self.pressed_for = self.pressed_for + 1 if action == self.last_pressed else 1
+        self.last_pressed = action
         start = time.perf_counter()
         if self.game_keys is not None and action in self.game_keys.effect_of_code:
-            action = self.game_keys.action_here(self.tokens_Thw, action)
+            action = self.game_keys.action_here(self.tokens_Thw, action, self.pressed_for)
         next_hw = self.world.step(self.tokens_Thw[None], torch.tensor([action]), self.temperature, self.generator)[0]
         self.frame = to_uint8(self.world.decode(next_hw[None, None]))[0, 0].cpu().numpy()
         self.model_rate.observe(time.perf_counter() - start)
