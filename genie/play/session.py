@@ -88,6 +88,7 @@ class PlaySession:
                             f"{list(context_THWC.shape)}")
         frames = torch.from_numpy(np.ascontiguousarray(context_THWC[-self.world.window :]))
         self.tokens_Thw = self.world.encode(frames[None])[0]
+        self.last_pressed, self.pressed_for = None, 0  # a new start: no key has been held yet
         self.frame = to_uint8(self.world.decode(self.tokens_Thw[None, -1:]))[0, 0].cpu().numpy()
         self.recording.append((self.frame, START))
         return self.frame
