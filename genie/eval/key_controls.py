@@ -27,7 +27,7 @@ from genie.world import WorldModel, pad_history
 log = logging.getLogger(__name__)
 
 
-def held_frames(keys_ST: np.ndarray) -> np.ndarray:
+def hold_counts(keys_ST: np.ndarray) -> np.ndarray:
     """For each step, how many frames the key of that step has been held, itself included (1: just pressed):
     int64 [..., T] from keys int [..., T] (the last axis is time)."""
     keys = np.asarray(keys_ST)
@@ -64,7 +64,7 @@ class LabelledTransitions:
             k = len(self.tokens)
             self.tokens.append(store.array(e["name"], "tokens"))
             self.effects.append(effect_of_action[store.array(e["name"], "actions").astype(np.int64)])
-            self.held.append(held_frames(self.effects[-1]))
+            self.held.append(hold_counts(self.effects[-1]))
             codes = store.array(e["name"], "latent_actions").astype(np.int64)
             self.codes.append(codes_ahead(codes, self.held[-1], lookahead))
             self.index += [(k, t) for t in range(window - 1, e["length"] - 1)]
@@ -127,8 +127,8 @@ def fit_key_controller(store: TokenStore, effect_of_action: list[int], effect_na
     controller.eval()
     metrics = accuracy(controller, LabelledTransitions(store, "val", window, effect_of_action, lookahead),
                        fixed_map(train, len(effect_names), num_actions))
-    metrics |= {"lookahead": lookahead, "steps": steps, "seconds": round(time.monotonic() - started, 1), "effects": effect_names,
-                "config": asdict(cfg)}
+    metrics |= {"lookahead": lookahead, "steps": steps, "seconds": round(time.monotonic() - started, 1),
+                "effects": effect_names, "config": asdict(cfg)}
     log.info("key controller: %.1f %% of held-out codes right (the fixed key map: %.1f %%), %d steps in %.0f s",
              100 * metrics["controller_accuracy"], 100 * metrics["fixed_map_accuracy"], steps, metrics["seconds"])
     return controller, metrics

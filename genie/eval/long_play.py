@@ -35,7 +35,7 @@ import torch
 
 from genie.data.clips import PixelClips
 from genie.data.store import EpisodeStore
-from genie.eval.key_controls import KeyControls, held_frames
+from genie.eval.key_controls import KeyControls, hold_counts
 from genie.eval.player_view import fit_player_detector, reconstruct, sample_frames
 from genie.eval.realism import real_against_real, two_sample_score
 from genie.eval.scene_motion import frozen_rate, walk_from_rest
@@ -98,7 +98,7 @@ def dream_at(world: WorldModel, context_RThw: torch.Tensor, actions_RS: torch.Te
     ``actions_RS`` are keys (effects), turned into latent actions by the key controller at every step."""
     generator = torch.Generator(device=world.device).manual_seed(seed)
     kept: dict[int, list[torch.Tensor]] = {s: [] for s in keep}
-    held_RS = torch.from_numpy(held_frames(actions_RS.numpy())) if controls is not None else None
+    held_RS = torch.from_numpy(hold_counts(actions_RS.numpy())) if controls is not None else None
     for lo in range(0, len(context_RThw), batch_size):
         history = pad_history(context_RThw[lo : lo + batch_size, -world.window :], world.window).to(world.device)
         for s in range(1, actions_RS.shape[1] + 1):
