@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from genie.eval.long_play import human_like_actions
+from genie.eval.long_play import dream_at, human_like_actions
 from genie.eval.player_view import centre_box, off_centre_boxes
 from genie.eval.realism import real_against_real, two_sample_score
 from genie.nn.pixels import to_model
+from genie.world import WorldModel
+from tests.play_worlds import ActionCount, BandDynamics, BlockTokenizer
 
 
 def textured(n: int, seed: int, stripes: bool) -> torch.Tensor:
@@ -93,3 +95,27 @@ def test_controls_give_each_effect_the_code_it_is_most_over_represented_in():
                        [10, 10, 5, 200],  # code 3: NOTHING
                        [0, 0, 0, 0]])     # code 4: unused
     assert assign_codes(counts) == {0: 0, 1: 1, 2: 2, 3: 3}
+
+
+class CountingStillDynamics(BandDynamics):
+    """Action 0 leaves the frame as it is; the others move their band. Counts the rows it is asked to step."""
+
+    rows = 0
+
+    def predict_next(self, tokens_BThw, actions_B, temperature=0.0, generator=None):
+        self.rows += len(tokens_BThw)
+        moved_Bhw = super().predict_next(tokens_BThw, actions_B, temperature, generator)
+        return torch.where((actions_B == 0)[:, None, None], tokens_BThw[:, -1], moved_Bhw)
+
+
+def test_dream_at_skips_rollouts_at_a_fixed_point_and_returns_what_stepping_them_would():
+    dynamics = CountingStillDynamics(num_actions=4, num_codes=16)
+    world = WorldModel(BlockTokenizer(16), ActionCount(4), dynamics, frame_size=32)
+    context_RThw = torch.randint(0, 16, (6, 2, 8, 8))
+    actions_RS = torch.tensor([[0] * 12, [1] * 12, [0] * 6 + [2] * 6, [3, 0] * 6, [0] * 3 + [1] + [0] * 8, [2] * 12])
+    expected = world.rollout(context_RThw, actions_RS)[:, 2:]  # every row stepped every time
+    dynamics.rows = 0
+    kept = dream_at(world, context_RThw, actions_RS, keep=(1, 4, 8, 12), batch_size=4)
+    for s, tokens_Rhw in kept.items():
+        assert torch.equal(tokens_Rhw, expected[:, s - 1]), f"step {s}"
+    assert dynamics.rows < 6 * 12 - 20  # the rows holding action 0 on a still history were not stepped
