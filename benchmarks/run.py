@@ -139,7 +139,10 @@ def coinrun_store(data: str):
 
 
 def agent_of(store) -> str:
-    """How a CoinRun store's episodes were played: ``scripted_agent`` (actions held, ``data.hold`` > 1) or not."""
+    """How a CoinRun store's episodes were played: ``expert`` (data=coinrun_expert), ``scripted_agent`` (random
+    buttons held, ``data.hold`` > 1) or ``random_agent``."""
+    if store.manifest["extra"].get("agent") == "expert":
+        return "expert"
     return "scripted_agent" if store.manifest["extra"].get("hold", 1) > 1 else "random_agent"
 
 

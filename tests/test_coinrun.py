@@ -75,3 +75,29 @@ def test_random_agent_experiment_composes_the_random_store_and_its_lam():
     GlobalHydra.instance().clear()
     assert cfg.data.hold == 1 and "coinrun_hold1_" in cfg.data.path
     assert cfg.model.lam.net.history is None and cfg.model.lam.net.warp is False
+
+
+def test_the_expert_data_option_records_a_scripted_player_in_its_own_store(tmp_path):
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from tests.conftest import CONFIGS
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=CONFIGS, version_base="1.3"):
+        cfg = compose("prepare", overrides=["data=coinrun_expert", "paths.root_dir=/tmp/x"])
+    GlobalHydra.instance().clear()
+    assert cfg.data.agent == "expert" and "coinrun_expert_easy_" in cfg.data.path
+    generate_coinrun(str(tmp_path), 64, {"train": 40, "val": 10, "test": 10}, {"train": 3, "val": 1, "test": 1},
+                     max_episode_len=16, num_envs=2, agent="expert")
+    store = EpisodeStore(tmp_path)
+    assert store.manifest["extra"]["agent"] == "expert"
+    actions = np.concatenate([store.actions(e.name) for e in store.episodes()])
+    assert set(actions.tolist()) <= {7, 8}  # RIGHT and RIGHT+UP
+
+
+def test_an_unknown_agent_is_named():
+    from genie.errors import UserError
+
+    with pytest.raises(UserError, match="data.agent: unknown CoinRun agent 'robot'"):
+        generate_coinrun("/tmp/never", 64, {"train": 1}, {"train": 1}, agent="robot")

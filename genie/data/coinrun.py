@@ -62,13 +62,44 @@ class RandomPolicy:
         # steps the current action has been held (no draw at hold 1: the random agent's stream stays as it was)
         self.held_for = rng.integers(0, hold, size=num_envs) if hold > 1 else np.zeros(num_envs, np.int64)
 
-    def __call__(self) -> np.ndarray:
+    def __call__(self, obs_NHWC: np.ndarray | None = None, first_N: np.ndarray | None = None) -> np.ndarray:
+        """The next buttons, int [num_envs] (the frames and episode starts are not looked at)."""
         draw = self.held_for >= self.hold - 1
         fresh = self.rng.integers(0, len(ACTION_MEANINGS), size=len(self.previous))
         keep = self.rng.random(len(self.previous)) < self.sticky
         self.previous = np.where(draw & ~keep, fresh, self.previous)
         self.held_for = np.where(draw, 0, self.held_for + 1)
         return self.previous.copy()
+
+
+class ExpertPolicy:
+    """A scripted player that finishes most easy levels (README, "Behaviour cloning from unlabelled video"): it walks
+    right for ``walk`` frames, then jumps right for ``jump`` frames, and jumps at once when it is stuck (the frame
+    barely changed since the last step: a wall or a crate)."""
+
+    RIGHT, RIGHT_UP = ACTION_MEANINGS.index("RIGHT"), ACTION_MEANINGS.index("RIGHT+UP")
+
+    def __init__(self, num_envs: int, walk: int = 8, jump: int = 8, stuck_below: float = 1.0):
+        self.walk, self.jump, self.stuck_below = walk, jump, stuck_below
+        self.phase = np.zeros(num_envs, np.int64)  # frames into the current walk + jump cycle
+        self.previous: np.ndarray | None = None
+
+    def __call__(self, obs_NHWC: np.ndarray, first_N: np.ndarray | None = None) -> np.ndarray:
+        """obs uint8 [num_envs, 64, 64, 3], first bool [num_envs] (an episode starts) -> buttons int [num_envs]."""
+        if first_N is not None:
+            self.phase[np.asarray(first_N, bool)] = 0
+        walking = self.phase % (self.walk + self.jump) < self.walk
+        if self.previous is not None:
+            change = np.abs(obs_NHWC.astype(np.int16) - self.previous.astype(np.int16)).mean((1, 2, 3))
+            stuck = walking & (change < self.stuck_below) & (self.phase > 0)
+            self.phase = np.where(stuck, self.walk, self.phase)
+            walking &= ~stuck
+        self.previous = obs_NHWC.copy()
+        self.phase += 1
+        return np.where(walking, self.RIGHT, self.RIGHT_UP)
+
+
+AGENTS = ("random", "expert")
 
 
 def generate_coinrun(
@@ -83,15 +114,19 @@ def generate_coinrun(
     sticky: float = 0.0,
     hold: int = 1,
     seed: int = 0,
+    agent: str = "random",
 ) -> EpisodeStore:
-    """Fill ``root`` until each split holds its frame budget. Re-running after an interruption continues."""
+    """Fill ``root`` until each split holds its frame budget. Re-running after an interruption continues.
+    ``agent``: ``random`` (RandomPolicy, with ``sticky`` and ``hold``) or ``expert`` (ExpertPolicy)."""
     if frame_size != 64:
         raise ValueError(f"data.frame_size: CoinRun renders 64x64 frames, got frame_size={frame_size}")
+    if agent not in AGENTS:
+        raise UserError(f"data.agent: unknown CoinRun agent {agent!r} (known: {', '.join(AGENTS)})")
     store = EpisodeStore.create(
         root, source="coinrun", frame_size=64, fps=15, num_actions=len(ACTION_MEANINGS),
         action_meanings=ACTION_MEANINGS,
         extra={"levels_per_split": levels_per_split, "level_offsets": LEVEL_OFFSETS, "sticky": sticky, "hold": hold,
-               "effect_names": EFFECT_NAMES, "action_effects": ACTION_EFFECTS},
+               "agent": agent, "effect_names": EFFECT_NAMES, "action_effects": ACTION_EFFECTS},
     )
     for split_index, (split, budget) in enumerate(frames_per_split.items()):
         have = sum(e.length for e in store.episodes(split))
@@ -99,10 +134,11 @@ def generate_coinrun(
             continue
         run_seed = seed * 7919 + split_index * 131 + len(store.episodes(split))  # fresh streams on resume
         env = make_env(num_envs, LEVEL_OFFSETS[split], levels_per_split[split], distribution_mode, run_seed)
-        policy = RandomPolicy(num_envs, np.random.default_rng(run_seed), sticky, hold)
+        policy = (ExpertPolicy(num_envs) if agent == "expert"
+                  else RandomPolicy(num_envs, np.random.default_rng(run_seed), sticky, hold))
         frames: list[list[np.ndarray]] = [[] for _ in range(num_envs)]
         actions: list[list[int]] = [[] for _ in range(num_envs)]
-        _, obs, _ = env.observe()
+        _, obs, first = env.observe()
         levels = [info["level_seed"] for info in env.get_info()]
         for i in range(num_envs):
             frames[i].append(obs["rgb"][i].copy())
@@ -111,7 +147,7 @@ def generate_coinrun(
         # a bar on a terminal only: in a log file its redraws would be one endless line
         with tqdm(total=budget, initial=have, desc=f"CoinRun {split}", unit="frame", disable=None) as bar:
             while have < budget:
-                act = policy()
+                act = policy(obs["rgb"], first)
                 env.act(act)
                 _, obs, first = env.observe()
                 infos = env.get_info()

@@ -55,8 +55,9 @@ class InverseDynamics(nn.Module):
 class CeilingScores:
     action_nmi: float
     effect_nmi: float | None
-    accuracy: float
+    accuracy: float  # of the true action
     clips: int
+    effect_accuracy: float | None = None  # of the true action's effect, from the effect head
 
 
 def train_inverse_dynamics(store: EpisodeStore, lam: LatentActionConfig, steps: int = 800, batch_size: int = 32,
@@ -101,11 +102,14 @@ def ceiling_scores(model: InverseDynamics, store: EpisodeStore, split: str = "te
             effects.append(effect_logits.argmax(1))
         true.append(torch.stack([it["actions"][-1] for it in items]))
     predicted_N, true_N = torch.cat(actions).numpy(), torch.cat(true)
-    effect_nmi = None
+    effect_nmi = effect_accuracy = None
     if effects:
-        effect_nmi = nmi(model.effect_of_action[true_N].numpy(), torch.cat(effects).numpy())
+        true_effects_N, predicted_effects_N = model.effect_of_action[true_N].numpy(), torch.cat(effects).numpy()
+        effect_nmi = nmi(true_effects_N, predicted_effects_N)
+        effect_accuracy = float((true_effects_N == predicted_effects_N).mean())
     true_N = true_N.numpy()
-    return CeilingScores(nmi(true_N, predicted_N), effect_nmi, float((predicted_N == true_N).mean()), len(true_N))
+    return CeilingScores(nmi(true_N, predicted_N), effect_nmi, float((predicted_N == true_N).mean()), len(true_N),
+                         effect_accuracy)
 
 
 def supervised_ceiling(train_store: EpisodeStore, lam: LatentActionConfig, eval_stores: dict[str, EpisodeStore],

@@ -1,5 +1,6 @@
 """The artefacts of a trained run: dream.gif, reconstruction.gif, action_grid.gif, long_play.gif,
-latent_actions_tsne.png, metrics.json (train.py / dream.py) and eval.json (dream.py mode=eval)."""
+latent_actions_tsne.png, grounding.png (stores whose actions have effects), metrics.json (train.py / dream.py) and
+eval.json (dream.py mode=eval)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from genie.eval.action_grid import action_grid_video
 from genie.eval.controllability import rollout_metrics
 from genie.eval.dream import Dream, dream_episode
 from genie.eval.evaluate import EvalClips, evaluate
+from genie.eval.grounding import grounding_figure, run_grounding
 from genie.eval.key_controls import KeyControls, fit_key_controls
 from genie.eval.long_play import LongPlay, long_play, long_play_settings
 from genie.eval.visualise import error_map, frame_strip, label, side_by_side, tsne_figure, upscale, write_gif, write_png
@@ -63,7 +65,8 @@ def tsne_plot(path: Path, clips: EvalClips, store: EpisodeStore, max_points: int
 SUMMARY_KEYS = (
     "tokenizer/psnr", "tokenizer/codebook_usage", "lam/codes_used", "lam/action_nmi", "lam/effect_nmi",
     "dynamics/psnr_next", "dynamics/psnr_copy_baseline", "dynamics/delta_t_psnr", "dream/frames_per_second",
-    "controls/controller_accuracy", "controls/fixed_map_accuracy",
+    "controls/controller_accuracy", "controls/fixed_map_accuracy", "grounding/effect_accuracy_n200",
+    "grounding/effect_accuracy_all", "grounding/majority",
     "long_play/realism_real", *(f"long_play/{name}_t{h}" for name in (
         "realism_human", "realism_held", "realism_keys", "player_in_view_human", "player_in_view_held_worst",
         "player_in_view_keys", "frozen_human", "frozen_keys") for h in (16, 64, 256)),
@@ -136,6 +139,10 @@ def write_report(run_dir: Path, store: EpisodeStore, cfg: dict[str, Any], logger
                                    seed=cfg["seed"])
     if (controls := fit_key_controls(run_dir, world, store, **cfg["key_controller"])) is not None:
         metrics |= {f"controls/{k}": v for k, v in controls.metrics.items() if k.endswith("accuracy")}
+    if (grounding := run_grounding(run_dir, store, world.num_actions, world.lam.cfg.window, cfg["split"],
+                                   cfg["seed"])) is not None:
+        metrics |= grounding.metrics()
+        files["grounding"] = grounding_figure(out / "grounding.png", grounding)
     if (played := run_long_play(world, store, cfg, out, controls)) is not None:
         metrics |= played.metrics
         files["long_play"] = out / "long_play.gif"
@@ -164,5 +171,6 @@ def log_to_wandb(wandb_cfg, metrics: dict[str, float], files: dict[str, Path], r
         "media/latent_actions_tsne": wandb.Image(str(files["latent_actions_tsne"])),
         "media/action_grid": wandb.Video(str(files["action_grid"]), format="gif"),
         **({"media/long_play": wandb.Video(str(files["long_play"]), format="gif")} if "long_play" in files else {}),
+        **({"media/grounding": wandb.Image(str(files["grounding"]))} if "grounding" in files else {}),
     })
     run.finish()

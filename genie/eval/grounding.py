@@ -1,0 +1,143 @@
+"""Grounding latent actions in the game's controls with a few labels (the Genie paper maps its LAM's codes to real
+actions with about 200 labelled transitions on CoinRun).
+
+From ``n`` labelled transitions (the LAM's code, the effect of the true action) drawn at random from the train
+split, each code is mapped to the effect it carries most often; a code no label shows gets the most frequent effect
+of the draw. The map is scored on every labelled transition of the held-out split: the share whose code maps to its
+true effect. Each ``n`` is drawn ``draws`` times (mean and standard deviation); ``all`` uses every train transition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from genie.checkpoints import read_world
+from genie.data.store import EpisodeStore
+from genie.data.token_store import TokenStore
+
+LABELS = (10, 50, 200, 1000)
+
+
+@dataclass
+class GroundingCurve:
+    labels: list[int]  # labelled train transitions per draw
+    accuracy_mean: list[float]  # held-out transitions whose code maps to their true effect, mean over draws
+    accuracy_std: list[float]
+    accuracy_all: float  # the map from every labelled train transition
+    majority: float  # always answering the most frequent effect of the train split
+    code_map_all: list[int]  # code -> effect index, from every labelled train transition
+    effect_names: list[str]
+    train_transitions: int
+    test_transitions: int
+    draws: int
+
+    def metrics(self) -> dict[str, float]:
+        """``grounding/effect_accuracy_n{n}`` for each n, ``..._all`` and ``grounding/majority``."""
+        out = {f"grounding/effect_accuracy_n{n}": a for n, a in zip(self.labels, self.accuracy_mean)}
+        return out | {"grounding/effect_accuracy_all": self.accuracy_all, "grounding/majority": self.majority}
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def labelled_codes(store: TokenStore, split: str, effect_of_action: np.ndarray,
+                   window: int) -> tuple[np.ndarray, np.ndarray]:
+    """(LAM code, effect of the true action) of every transition of the split's labelled episodes that has
+    ``window`` frames of history, as every clip the LAM reads has: int64 [N] each."""
+    codes, effects = [], []
+    for episode in store.episodes(split):
+        if episode["has_actions"]:
+            codes.append(store.array(episode["name"], "latent_actions")[window - 1 :].astype(np.int64))
+            actions = store.array(episode["name"], "actions")[window - 1 :].astype(np.int64)
+            effects.append(effect_of_action[actions])
+    if not codes:
+        raise ValueError(f"{store.root}: no labelled transitions in the '{split}' split")
+    return np.concatenate(codes), np.concatenate(effects)
+
+
+def fit_code_map(codes_N: np.ndarray, effects_N: np.ndarray, num_codes: int, num_effects: int) -> np.ndarray:
+    """Each code's most frequent effect among the labels (unlabelled codes: the labels' most frequent effect):
+    int64 [num_codes]."""
+    counts_CE = np.zeros((num_codes, num_effects), np.int64)
+    np.add.at(counts_CE, (codes_N, effects_N), 1)
+    fallback = int(np.bincount(effects_N, minlength=num_effects).argmax())
+    return np.where(counts_CE.sum(1) > 0, counts_CE.argmax(1), fallback)
+
+
+def grounding_curve(store: TokenStore, effect_of_action: list[int], effect_names: list[str], num_codes: int,
+                    window: int, labels: tuple[int, ...] = LABELS, draws: int = 20, split: str = "test",
+                    seed: int = 0) -> GroundingCurve:
+    effect_of_action = np.asarray(effect_of_action, np.int64)
+    num_effects = len(effect_names)
+    train_codes, train_effects = labelled_codes(store, "train", effect_of_action, window)
+    test_codes, test_effects = labelled_codes(store, split, effect_of_action, window)
+
+    def accuracy(code_map: np.ndarray) -> float:
+        return float((code_map[test_codes] == test_effects).mean())
+
+    rng = np.random.default_rng(seed)
+    labels = tuple(n for n in labels if n < len(train_codes))
+    means, stds = [], []
+    for n in labels:
+        scores = []
+        for _ in range(draws):
+            pick = rng.choice(len(train_codes), n, replace=False)
+            scores.append(accuracy(fit_code_map(train_codes[pick], train_effects[pick], num_codes, num_effects)))
+        means.append(float(np.mean(scores)))
+        stds.append(float(np.std(scores)))
+    code_map = fit_code_map(train_codes, train_effects, num_codes, num_effects)
+    majority = int(np.bincount(train_effects, minlength=num_effects).argmax())
+    return GroundingCurve(
+        labels=list(labels), accuracy_mean=means, accuracy_std=stds, accuracy_all=accuracy(code_map),
+        majority=float((test_effects == majority).mean()), code_map_all=code_map.tolist(),
+        effect_names=list(effect_names), train_transitions=len(train_codes), test_transitions=len(test_codes),
+        draws=draws,
+    )
+
+
+def run_grounding(run_dir: Path, store: EpisodeStore, num_codes: int, window: int, split: str = "test",
+                  seed: int = 0) -> GroundingCurve | None:
+    """The curve of a run from its token store; None where the store does not say what its actions do or the token
+    store holds no labelled train and ``split`` transitions."""
+    effects = store.effects()
+    tokens_path = read_world(run_dir).get("tokens")
+    if effects is None or not tokens_path or not Path(tokens_path, "manifest.json").is_file():
+        return None
+    tokens = TokenStore(tokens_path)
+    if not all(any(e["has_actions"] for e in tokens.episodes(s)) for s in ("train", split)):
+        return None
+    return grounding_curve(tokens, effects[0], effects[1], num_codes, window, split=split, seed=seed)
+
+
+def grounding_figure(path: Path, curve: GroundingCurve, ceiling: float | None = None) -> Path:
+    """Accuracy against the number of labels (log scale), with the all-labels map, the majority answer and, where
+    given, the supervised ceiling as horizontal lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.6), dpi=120)
+    ax.errorbar(curve.labels, curve.accuracy_mean, yerr=curve.accuracy_std, marker="o", capsize=3,
+                label=f"code -> effect map from n labels ({curve.draws} draws)")
+    ax.axhline(curve.accuracy_all, color="tab:blue", ls="--", lw=1,
+               label=f"all {curve.train_transitions} labels: {curve.accuracy_all:.3f}")
+    ax.axhline(curve.majority, color="grey", ls=":", lw=1, label=f"most frequent effect: {curve.majority:.3f}")
+    if ceiling is not None:
+        ax.axhline(ceiling, color="tab:red", ls="-.", lw=1, label=f"supervised ceiling: {ceiling:.3f}")
+    ax.set_xscale("log")
+    ax.set_xlabel("labelled transitions")
+    ax.set_ylabel("held-out effect accuracy")
+    ax.set_title(f"Grounding latent actions ({curve.test_transitions} held-out transitions)", fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp)
+    plt.close(fig)
+    tmp.replace(path)
+    return path
