@@ -3,14 +3,16 @@
     python benchmarks/behaviour_cloning.py --run runs/<a CoinRun run> [--labels 10 50 200] [--draws 3]
                                            [--steps 1500] [--out benchmarks/results/behaviour_cloning.json]
 
-1. Videos of a competent player: the scripted expert (genie/data/coinrun.py, ExpertPolicy) plays the train levels
-   (``data=coinrun_expert``, generated on first use; its true buttons are stored but only used where said).
+1. Videos of a competent player: the scripted expert (genie/data/coinrun.py, ExpertPolicy, which looks ahead in the
+   simulator) plays the train levels (``data=coinrun_expert``, generated on first use; its true buttons are stored
+   but only used where said).
 2. The run's LAM labels every step of those videos with a latent action.
 3. A policy (genie/eval/behaviour_cloning.py) learns the latent action from the last two frames: no true labels.
    Its codes become buttons through a map fitted on ``n`` labelled steps, drawn at random (``--draws`` times).
 4. The oracle: the same policy trained on every true button.
-5. Everything plays procgen CoinRun on held-out test levels: random buttons, the expert, the oracle, and the latent
-   policy for each ``n`` (and all labels). Score: the share of episodes that reached the coin.
+5. Everything plays procgen CoinRun on held-out test levels: random buttons, one button held throughout (RIGHT+UP,
+   the expert's default move: what a policy that learned only the action prior does), the expert, the oracle, and
+   the latent policy for each ``n`` (and all labels). Score: the share of episodes that reached the coin.
 
 Writes the JSON and a bar chart beside it (``<out>.png``).
 """
@@ -38,14 +40,14 @@ def bar_chart(path: Path, results: dict) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = ["random", *[f"latent BC\nn={n}" for n in results["labels"]], "latent BC\nall labels", "oracle BC",
-             "expert"]
-    rows = [results["random"], *[results["latent"][str(n)] for n in results["labels"]], results["latent"]["all"],
-            results["oracle"], results["expert"]]
+    names = ["random", "RIGHT+UP\nheld", *[f"latent BC\nn={n}" for n in results["labels"]],
+             "latent BC\nall labels", "oracle BC", "expert"]
+    rows = [results["random"], results["constant"], *[results["latent"][str(n)] for n in results["labels"]],
+            results["latent"]["all"], results["oracle"], results["expert"]]
     means = [r["success"] for r in rows]
     errors = [r.get("success_std", 0.0) for r in rows]
     fig, ax = plt.subplots(figsize=(7, 3.4), dpi=120)
-    colours = ["grey"] + ["tab:blue"] * (len(results["labels"]) + 1) + ["tab:green", "tab:orange"]
+    colours = ["grey", "grey"] + ["tab:blue"] * (len(results["labels"]) + 1) + ["tab:green", "tab:orange"]
     ax.bar(range(len(rows)), means, yerr=errors, capsize=3, color=colours)
     ax.set_xticks(range(len(rows)), names, fontsize=7)
     ax.set_ylabel("held-out levels finished")
@@ -79,18 +81,19 @@ def main() -> None:
     K, A = world.num_actions, len(ACTION_MEANINGS)
     print(f"{len(demos.actions)} expert steps; the LAM uses {len(np.unique(demos.codes))} of {K} codes on them")
 
-    def play(player) -> dict:
-        return play_coinrun(player, "test", store.manifest["extra"]["levels_per_split"]["test"],
+    def play(make_player) -> dict:
+        return play_coinrun(make_player, "test", store.manifest["extra"]["levels_per_split"]["test"],
                             args.episodes_per_env, args.num_envs)
 
     results: dict = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "run": str(args.run),
                      "expert_store": str(store.root), "expert_steps": len(demos.actions), "labels": args.labels,
                      "draws": args.draws, "train_steps": args.steps}
-    results["random"] = play(RandomPolicy(args.num_envs, np.random.default_rng(0)))
-    results["expert"] = play(ExpertPolicy(args.num_envs))
-    print("random", results["random"], "expert", results["expert"], flush=True)
+    results["random"] = play(lambda env: RandomPolicy(args.num_envs, np.random.default_rng(0)))
+    results["constant"] = play(lambda env: lambda obs, first: np.full(len(obs), ExpertPolicy.RIGHT_UP))
+    results["expert"] = play(ExpertPolicy)
+    print("random", results["random"], "RIGHT+UP held", results["constant"], "expert", results["expert"], flush=True)
     oracle = clone(demos, demos.actions, A, args.steps)
-    results["oracle"] = play(ClonedPlayer(oracle, np.arange(A)))
+    results["oracle"] = play(lambda env: ClonedPlayer(oracle, np.arange(A)))
     print("oracle BC", results["oracle"], flush=True)
     latent = clone(demos, demos.codes, K, args.steps)
     rng = np.random.default_rng(0)
@@ -100,14 +103,14 @@ def main() -> None:
         for draw in range(args.draws):
             pick = rng.choice(len(demos.actions), n, replace=False)
             button_of_code = fit_code_map(demos.codes[pick], demos.actions[pick], K, A)
-            runs.append(play(ClonedPlayer(latent, button_of_code, seed=draw)))
+            runs.append(play(lambda env: ClonedPlayer(latent, button_of_code, seed=draw)))
         success = [r["success"] for r in runs]
         results["latent"][str(n)] = {"success": float(np.mean(success)), "success_std": float(np.std(success)),
                                      "reward": float(np.mean([r["reward"] for r in runs])), "draws": runs,
                                      "episodes": runs[0]["episodes"]}
         print(f"latent BC, {n} labels", results["latent"][str(n)]["success"], flush=True)
     button_of_code = fit_code_map(demos.codes, demos.actions, K, A)
-    results["latent"]["all"] = play(ClonedPlayer(latent, button_of_code)) | {
+    results["latent"]["all"] = play(lambda env: ClonedPlayer(latent, button_of_code)) | {
         "button_of_code": [ACTION_MEANINGS[b] for b in button_of_code]}
     print("latent BC, all labels", results["latent"]["all"], flush=True)
     oracle_success = max(results["oracle"]["success"], 1e-9)

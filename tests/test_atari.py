@@ -24,6 +24,8 @@ def pong(tmp_path_factory):
 def test_atari_store_holds_each_split_budget_with_true_actions(pong):
     assert pong.complete and pong.source == "atari/Pong" and pong.num_actions == 6
     assert pong.manifest["action_meanings"][:2] == ["NOOP", "FIRE"]
+    # each action is its own effect, so the game's keys (arrows, space) ground on the true actions as CoinRun's do
+    assert pong.effects() == (list(range(6)), pong.manifest["action_meanings"])
     for split, budget in BUDGET.items():
         episodes = pong.episodes(split)
         assert sum(e.length for e in episodes) >= budget

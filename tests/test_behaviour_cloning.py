@@ -1,5 +1,5 @@
-"""Behaviour cloning from unlabelled video: the scripted expert, demonstrations labelled by a LAM, a cloned policy
-that learns what the frames show, and play in the real game."""
+"""Behaviour cloning from unlabelled video: demonstrations labelled by a LAM, a cloned policy that learns what the
+frames show, and play in the real game, where the scripted expert beats simpler players."""
 
 import numpy as np
 import pytest
@@ -13,28 +13,13 @@ from genie.nn.latent_action_net import LatentActionConfig, LatentActionNet
 RIGHT, RIGHT_UP = ACTION_MEANINGS.index("RIGHT"), ACTION_MEANINGS.index("RIGHT+UP")
 
 
-def moving_frames(n: int, seed: int = 0) -> np.ndarray:
+def random_frames(n: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, (n, 64, 64, 3), dtype=np.uint8)
-
-
-def test_the_expert_walks_then_jumps_and_jumps_at_once_when_stuck():
-    expert = ExpertPolicy(num_envs=2, walk=3, jump=2)
-    first = np.array([True, True])
-    frames = moving_frames(12)
-    buttons = []
-    for t in range(7):  # env 0 sees a new frame every step; env 1 the same frame: it is stuck
-        obs = np.stack([frames[t], frames[0]])
-        buttons.append(expert(obs, first if t == 0 else np.array([False, False])))
-    buttons = np.stack(buttons)
-    assert buttons[:, 0].tolist() == [RIGHT, RIGHT, RIGHT, RIGHT_UP, RIGHT_UP, RIGHT, RIGHT]
-    assert buttons[0, 1] == RIGHT and buttons[1, 1] == RIGHT_UP  # stuck after its first step: jumps
-    obs = np.stack([frames[8], frames[9]])
-    assert expert(obs, np.array([True, False]))[0] == RIGHT  # a new episode starts with a walk
 
 
 def test_the_random_policy_ignores_what_it_sees():
     policy = RandomPolicy(3, np.random.default_rng(0))
-    assert policy(moving_frames(3), np.ones(3, bool)).shape == (3,)
+    assert policy(random_frames(3), np.ones(3, bool)).shape == (3,)
 
 
 def brightness_store(root, episodes=6, length=20) -> EpisodeStore:
@@ -65,10 +50,12 @@ def test_a_cloned_policy_learns_the_button_its_frames_show(tmp_path):
     assert (everything_jumps(dark, np.ones(4, bool)) == RIGHT_UP).all()
 
 
-def test_the_expert_finishes_more_coinrun_levels_than_random_buttons():
+def test_the_expert_finishes_more_coinrun_levels_than_holding_jump_right_or_random_buttons():
     pytest.importorskip("procgen", reason="procgen-mirror wheels exist only for CPython 3.11/3.12 on Linux x86-64")
-    expert = play_coinrun(ExpertPolicy(8), levels=20, episodes_per_env=2, num_envs=8)
-    random = play_coinrun(RandomPolicy(8, np.random.default_rng(0)), levels=20, episodes_per_env=2, num_envs=8)
-    assert expert["episodes"] == random["episodes"] == 16
-    assert expert["success"] > random["success"] and expert["success"] >= 0.4
+    settings = dict(levels=20, episodes_per_env=2, num_envs=8)
+    expert = play_coinrun(ExpertPolicy, **settings)
+    held = play_coinrun(lambda env: lambda obs, first: np.full(len(obs), RIGHT_UP), **settings)
+    random = play_coinrun(lambda env: RandomPolicy(8, np.random.default_rng(0)), **settings)
+    assert expert["episodes"] == held["episodes"] == random["episodes"] == 16
+    assert expert["success"] > held["success"] > random["success"] and expert["success"] >= 0.9
     assert expert["reward"] == pytest.approx(10 * expert["success"])  # CoinRun pays 10 for the coin, nothing else

@@ -73,30 +73,42 @@ class RandomPolicy:
 
 
 class ExpertPolicy:
-    """A scripted player that finishes most easy levels (README, "Behaviour cloning from unlabelled video"): it walks
-    right for ``walk`` frames, then jumps right for ``jump`` frames, and jumps at once when it is stuck (the frame
-    barely changed since the last step: a wall or a crate)."""
+    """A scripted expert that looks ahead in the simulator: it jumps right (RIGHT+UP), and every ``commit`` steps it
+    saves each env's state and plays, from it, each of its moves for ``commit`` steps followed by jumping right up to
+    ``horizon`` steps; it takes the first move that neither dies nor runs out of time on the way (RIGHT+UP, then
+    RIGHT, NOOP, LEFT+UP, LEFT, UP), and restores the state. Waiting for a saw to pass or backing off a pit is what
+    sets it apart from holding RIGHT+UP (README, "Behaviour cloning from unlabelled video")."""
 
-    RIGHT, RIGHT_UP = ACTION_MEANINGS.index("RIGHT"), ACTION_MEANINGS.index("RIGHT+UP")
+    RIGHT_UP = ACTION_MEANINGS.index("RIGHT+UP")
+    MOVES = tuple(ACTION_MEANINGS.index(m) for m in ("RIGHT+UP", "RIGHT", "NOOP", "LEFT+UP", "LEFT", "UP"))
 
-    def __init__(self, num_envs: int, walk: int = 8, jump: int = 8, stuck_below: float = 1.0):
-        self.walk, self.jump, self.stuck_below = walk, jump, stuck_below
-        self.phase = np.zeros(num_envs, np.int64)  # frames into the current walk + jump cycle
-        self.previous: np.ndarray | None = None
+    def __init__(self, env, horizon: int = 24, commit: int = 4):
+        self.env, self.horizon, self.commit = env, horizon, commit
+        self.plan = np.full(env.num, self.RIGHT_UP)
+        self.steps = 0
 
-    def __call__(self, obs_NHWC: np.ndarray, first_N: np.ndarray | None = None) -> np.ndarray:
-        """obs uint8 [num_envs, 64, 64, 3], first bool [num_envs] (an episode starts) -> buttons int [num_envs]."""
-        if first_N is not None:
-            self.phase[np.asarray(first_N, bool)] = 0
-        walking = self.phase % (self.walk + self.jump) < self.walk
-        if self.previous is not None:
-            change = np.abs(obs_NHWC.astype(np.int16) - self.previous.astype(np.int16)).mean((1, 2, 3))
-            stuck = walking & (change < self.stuck_below) & (self.phase > 0)
-            self.phase = np.where(stuck, self.walk, self.phase)
-            walking &= ~stuck
-        self.previous = obs_NHWC.copy()
-        self.phase += 1
-        return np.where(walking, self.RIGHT, self.RIGHT_UP)
+    def survives(self, state: list[bytes], move: int) -> np.ndarray:
+        """bool [num_envs]: whether ``move`` for ``commit`` steps, then RIGHT+UP, lasts ``horizon`` steps or wins."""
+        self.env.callmethod("set_state", state)
+        ended, lost = np.zeros(self.env.num, bool), np.zeros(self.env.num, bool)
+        for k in range(self.horizon):
+            self.env.act(np.full(self.env.num, move if k < self.commit else self.RIGHT_UP))
+            reward, _, first = self.env.observe()
+            lost |= first & ~ended & ~(reward > 0)
+            ended |= first
+        return ~lost
+
+    def __call__(self, obs_NHWC: np.ndarray | None = None, first_N: np.ndarray | None = None) -> np.ndarray:
+        """The next buttons, int [num_envs] (decided from the simulator's state, not from the frames)."""
+        if self.steps % self.commit == 0:
+            state = self.env.callmethod("get_state")
+            plan = np.full(self.env.num, -1)
+            for move in self.MOVES:
+                plan = np.where((plan < 0) & self.survives(state, move), move, plan)
+            self.env.callmethod("set_state", state)
+            self.plan = np.where(plan < 0, self.RIGHT_UP, plan)
+        self.steps += 1
+        return self.plan.copy()
 
 
 AGENTS = ("random", "expert")
@@ -134,7 +146,7 @@ def generate_coinrun(
             continue
         run_seed = seed * 7919 + split_index * 131 + len(store.episodes(split))  # fresh streams on resume
         env = make_env(num_envs, LEVEL_OFFSETS[split], levels_per_split[split], distribution_mode, run_seed)
-        policy = (ExpertPolicy(num_envs) if agent == "expert"
+        policy = (ExpertPolicy(env) if agent == "expert"
                   else RandomPolicy(num_envs, np.random.default_rng(run_seed), sticky, hold))
         frames: list[list[np.ndarray]] = [[] for _ in range(num_envs)]
         actions: list[list[int]] = [[] for _ in range(num_envs)]

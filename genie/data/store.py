@@ -260,11 +260,15 @@ class EpisodeStore:
         return self.manifest.get("action_meanings")
 
     def effects(self) -> tuple[list[int], list[str]] | None:
-        """(effect class of each action id, effect names) where the source defines them (CoinRun), else None."""
+        """(effect class of each action id, effect names) where the source defines them: CoinRun groups its 15
+        buttons into LEFT / RIGHT / JUMP / NOTHING; an Atari game's minimal action set is already one action per
+        effect (Breakout: NOOP, FIRE, RIGHT, LEFT). Else None."""
         extra = self.manifest.get("extra", {})
-        if "action_effects" not in extra:
-            return None
-        return extra["action_effects"], extra["effect_names"]
+        if "action_effects" in extra:
+            return extra["action_effects"], extra["effect_names"]
+        if self.source.startswith("atari") and self.action_meanings:
+            return list(range(len(self.action_meanings))), list(self.action_meanings)
+        return None
 
     @property
     def complete(self) -> bool:

@@ -10,7 +10,7 @@ levels: the share of levels finished (the coin reached) is the score.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -109,13 +109,15 @@ class ClonedPlayer:
         return self.to_button[torch.multinomial(probs, 1, generator=self.generator)[:, 0].numpy()]
 
 
-def play_coinrun(player: Policy, split: str = "test", levels: int = 100, episodes_per_env: int = 4,
-                 num_envs: int = 32, distribution_mode: str = "easy", seed: int = 0,
+def play_coinrun(make_player: Callable[[Any], Policy], split: str = "test", levels: int = 100,
+                 episodes_per_env: int = 4, num_envs: int = 32, distribution_mode: str = "easy", seed: int = 0,
                  max_steps: int = 20_000) -> dict[str, float]:
     """Play ``episodes_per_env`` episodes in each of ``num_envs`` CoinRun envs on the split's levels (procgen's own
-    episode ends: the coin, a death, or its 1 000-step limit). -> {success (share of episodes that reached the coin),
-    reward (mean episode reward), episodes, steps}."""
+    episode ends: the coin, a death, or its 1 000-step limit); ``make_player(env)`` gives the player (the expert
+    looks ahead in ``env``; the others ignore it). -> {success (share of episodes that reached the coin), reward
+    (mean episode reward), episodes, steps}."""
     env = make_env(num_envs, LEVEL_OFFSETS[split], levels, distribution_mode, seed)
+    player = make_player(env)
     _, obs, first = env.observe()
     first = np.ones(num_envs, bool)
     done = np.zeros(num_envs, np.int64)

@@ -1,5 +1,6 @@
 """The game's controls in latent actions: which latent code is LEFT, which RIGHT, which JUMP, from a store whose
-true actions say what each button does (CoinRun's effects). Play uses the map for the arrow keys.
+true actions say what each button does (CoinRun's effects, an Atari game's actions). Play uses the map for the arrow
+keys and space.
 
 Each effect takes the code it is most over-represented in: the lift P(effect | code) / P(effect), over labelled
 held-out transitions, assigned greedily so no code serves two effects. The map says how often each code's clips
@@ -16,7 +17,10 @@ from genie.eval.evaluate import held_out_clips
 from genie.nn.pixels import to_model
 from genie.world import WorldModel
 
-EFFECT_KEYS = {"LEFT": "ArrowLeft", "RIGHT": "ArrowRight", "JUMP": "ArrowUp"}
+# the keys of the game's effects (CoinRun's, and Atari's action names); NOTHING / NOOP is the no-key action
+EFFECT_KEYS = {"LEFT": "ArrowLeft", "RIGHT": "ArrowRight", "JUMP": "ArrowUp", "UP": "ArrowUp", "DOWN": "ArrowDown",
+               "FIRE": "Space"}
+NO_KEY_EFFECTS = ("NOTHING", "NOOP")
 
 
 def assign_codes(counts_KE: np.ndarray) -> dict[int, int]:

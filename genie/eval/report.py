@@ -57,7 +57,7 @@ def tsne_plot(path: Path, clips: EvalClips, store: EpisodeStore, max_points: int
     colourings = {"latent action (LAM code)": (clips.lam_codes[pick], None)}
     if (clips.true_actions[pick] >= 0).all():
         colourings["true action"] = (clips.true_actions[pick], store.action_meanings)
-        if (effects := store.effects()) is not None:
+        if (effects := store.effects()) is not None and effects[1] != store.action_meanings:  # Atari: the same
             colourings["true effect"] = (np.asarray(effects[0])[clips.true_actions[pick]], effects[1])
     return tsne_figure(path, points, colourings)
 

@@ -37,22 +37,23 @@ def open_store(run_dir: Path, world: WorldModel, split: str, override: str | Non
 
 def game_keys(world: WorldModel, store: EpisodeStore, cfg: PlaySettings, keymap: dict[str, int],
               run_dir: Path) -> tuple[dict[str, int], GameKeys | None]:
-    """Arrow keys as the game's controls where the store's true actions ground the latent codes (CoinRun): left,
-    right and up take the codes of LEFT, RIGHT and JUMP, and the code of NOTHING becomes ``cfg.default_action``
-    (genie/eval/controls.py); other keys keep ``keymap``'s actions that are left. Where the run has key controls
+    """Arrow keys and space as the game's controls where the store's true actions ground the latent codes (CoinRun,
+    Atari): left, right and up take the codes of LEFT, RIGHT and JUMP (or UP), space FIRE, and the code of NOTHING
+    (or NOOP) becomes ``cfg.default_action`` (genie/eval/controls.py); other keys keep ``keymap``'s actions that are left. Where the run has key controls
     (its report fitted them), those codes stand for their effects and the key controller picks each frame's code."""
-    from genie.eval.controls import ground_controls
+    from genie.eval.controls import NO_KEY_EFFECTS, ground_controls
     from genie.eval.key_controls import KeyControls
 
     controls = ground_controls(world, store)
     if not controls or not controls["keys"]:
         return keymap, None
     grounded = controls["keys"]
-    if "NOTHING" in controls["effects"]:
-        cfg.default_action = controls["effects"]["NOTHING"]["code"]
+    for name in NO_KEY_EFFECTS:
+        if name in controls["effects"]:
+            cfg.default_action = controls["effects"][name]["code"]
     taken = {*grounded.values(), cfg.default_action}
     rest = {k: a for k, a in keymap.items() if k not in grounded and a not in taken}
-    print("play: arrow keys act as the game's controls, grounded on the store's true actions: " + ", ".join(
+    print("play: arrow keys and space act as the game's controls, grounded on the store's true actions: " + ", ".join(
         f"{name} = a={g['code']} ({g['precision']:.0%} of its clips)" for name, g in controls["effects"].items()))
     fitted = KeyControls.load(run_dir, world.device)
     if fitted is None:
