@@ -105,6 +105,8 @@ class ExpertPolicy:
             plan = np.full(self.env.num, -1)
             for move in self.MOVES:
                 plan = np.where((plan < 0) & self.survives(state, move), move, plan)
+                if (plan >= 0).all():
+                    break
             self.env.callmethod("set_state", state)
             self.plan = np.where(plan < 0, self.RIGHT_UP, plan)
         self.steps += 1
