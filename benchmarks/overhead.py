@@ -1,6 +1,7 @@
 """What Lightning costs over a bare PyTorch loop, per stage, on real data.
 
-    python benchmarks/overhead.py --run runs/<a trained run> [--steps 150] [--out benchmarks/results/overhead.json]
+    python benchmarks/overhead.py --run runs/<a trained run> [--steps 150] [--repeats 3]
+                                  [--out benchmarks/results/overhead.json]
 
 For each stage the same module (built by train.py's own builders from the default config), the same DataLoader over
 the run's store (its token store for the dynamics), the same optimiser and LR schedule and the same precision are run
@@ -11,7 +12,8 @@ twice, alternately, in one process:
   for the same number of steps, validation off.
 
 Both are timed over the same steps after a warm-up, data loading included; the ratio lightning / bare is the
-framework's overhead. The run supplies the store and, for the dynamics, the tokenizer and LAM whose token store it
+framework's overhead. The pair is repeated ``--repeats`` times, alternating which goes first, and the median ratio
+is reported beside each repeat's (a shared machine's speed drifts between the two halves of one pair). The run supplies the store and, for the dynamics, the tokenizer and LAM whose token store it
 reads (built and cached on first use, as train.py does).
 """
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -104,6 +107,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=150, help="timed optimiser steps per stage and loop")
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--stages", nargs="+", default=list(STAGES), choices=STAGES)
+    parser.add_argument("--repeats", type=int, default=3, help="bare / Lightning pairs per stage")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "overhead.json")
     parser.add_argument("overrides", nargs="*", help="train.py overrides (e.g. trainer.log_every_n_steps=50)")
     args = parser.parse_args()
@@ -111,6 +115,7 @@ def main() -> None:
 
     world = read_world(args.run)
     results: dict = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "steps": args.steps,
+                     "repeats": args.repeats,
                      "overrides": args.overrides, "stages": {}}
     with tempfile.TemporaryDirectory() as tmp:
         cfg = train_config(Path(tmp), args.overrides)
@@ -119,13 +124,20 @@ def main() -> None:
         store = EpisodeStore(world["data"])
         components = {s: world[s] for s in ("tokenizer", "lam")}
         for stage in args.stages:
-            inputs = RunInputs(cfg, Path(tmp), store, dict(components))
-            bare = bare_seconds(cfg, stage, inputs, args.warmup, args.steps, precision)
-            framework = lightning_seconds(cfg.copy(), stage, inputs, args.warmup, args.steps)
-            batch = cfg.budget[stage].batch_size
+            bare, framework = [], []
+            for repeat in range(args.repeats):
+                inputs = RunInputs(cfg, Path(tmp), store, dict(components))
+                pair = [lambda: bare.append(bare_seconds(cfg, stage, inputs, args.warmup, args.steps, precision)),
+                        lambda: framework.append(lightning_seconds(cfg.copy(), stage, inputs, args.warmup,
+                                                                   args.steps))]
+                for run in pair if repeat % 2 == 0 else pair[::-1]:
+                    run()
+            ratios = [f / b for f, b in zip(framework, bare)]
             results["stages"][stage] = {
-                "bare_steps_per_s": round(args.steps / bare, 2), "lightning_steps_per_s": round(args.steps / framework, 2),
-                "batch_size": batch, "overhead": round(framework / bare - 1, 3),
+                "bare_steps_per_s": round(args.steps / statistics.median(bare), 2),
+                "lightning_steps_per_s": round(args.steps / statistics.median(framework), 2),
+                "batch_size": cfg.budget[stage].batch_size, "overhead": round(statistics.median(ratios) - 1, 3),
+                "overhead_per_repeat": [round(r - 1, 3) for r in ratios],
             }
             print(stage, results["stages"][stage], flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
