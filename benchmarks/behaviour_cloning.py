@@ -28,7 +28,8 @@ import numpy as np
 
 from genie.data.coinrun import ACTION_MEANINGS, ExpertPolicy, RandomPolicy
 from genie.eval.behaviour_cloning import ClonedPlayer, Demonstrations, clone, play_coinrun
-from genie.eval.grounding import fit_code_map
+from genie.eval.metrics import majority_map
+from genie.eval.visualise import save_figure
 from genie.world import WorldModel
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,11 +56,7 @@ def bar_chart(path: Path, results: dict) -> Path:
                  "each)", fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    return save_figure(fig, path)
 
 
 def main() -> None:
@@ -102,14 +99,14 @@ def main() -> None:
         runs = []
         for draw in range(args.draws):
             pick = rng.choice(len(demos.actions), n, replace=False)
-            button_of_code = fit_code_map(demos.codes[pick], demos.actions[pick], K, A)
+            button_of_code = majority_map(demos.codes[pick], demos.actions[pick], K, A)
             runs.append(play(lambda env: ClonedPlayer(latent, button_of_code, seed=draw)))
         success = [r["success"] for r in runs]
         results["latent"][str(n)] = {"success": float(np.mean(success)), "success_std": float(np.std(success)),
                                      "reward": float(np.mean([r["reward"] for r in runs])), "draws": runs,
                                      "episodes": runs[0]["episodes"]}
         print(f"latent BC, {n} labels", results["latent"][str(n)]["success"], flush=True)
-    button_of_code = fit_code_map(demos.codes, demos.actions, K, A)
+    button_of_code = majority_map(demos.codes, demos.actions, K, A)
     results["latent"]["all"] = play(lambda env: ClonedPlayer(latent, button_of_code)) | {
         "button_of_code": [ACTION_MEANINGS[b] for b in button_of_code]}
     print("latent BC, all labels", results["latent"]["all"], flush=True)

@@ -6,7 +6,8 @@ import json
 import numpy as np
 
 from genie.data.token_store import TokenStore
-from genie.eval.grounding import fit_code_map, grounding_curve, grounding_figure, labelled_codes
+from genie.eval.grounding import grounding_curve, grounding_figure, labelled_codes
+from genie.eval.metrics import majority_map
 
 
 def coded_store(root, episodes=20, length=60, noise=0.2, seed=0) -> TokenStore:
@@ -27,7 +28,7 @@ def coded_store(root, episodes=20, length=60, noise=0.2, seed=0) -> TokenStore:
 def test_each_code_maps_to_the_effect_it_carries_most_and_unlabelled_codes_to_the_commonest():
     codes = np.array([0, 0, 0, 0, 1, 1, 2])
     effects = np.array([1, 1, 1, 0, 2, 2, 0])  # effect 1 is the commonest
-    assert fit_code_map(codes, effects, num_codes=4, num_effects=3).tolist() == [1, 2, 0, 1]  # code 3: unseen
+    assert majority_map(codes, effects, num_keys=4, num_values=3).tolist() == [1, 2, 0, 1]  # code 3: unseen
 
 
 def test_accuracy_grows_with_labels_towards_the_all_labels_map(tmp_path):

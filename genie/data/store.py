@@ -260,13 +260,13 @@ class EpisodeStore:
         return self.manifest.get("action_meanings")
 
     def effects(self) -> tuple[list[int], list[str]] | None:
-        """(effect class of each action id, effect names) where the source defines them: CoinRun groups its 15
-        buttons into LEFT / RIGHT / JUMP / NOTHING; an Atari game's minimal action set is already one action per
-        effect (Breakout: NOOP, FIRE, RIGHT, LEFT). Else None."""
+        """(effect class of each action id, effect names) where the store's actions are named: CoinRun groups its 15
+        buttons into LEFT / RIGHT / JUMP / NOTHING; elsewhere each named action is its own effect (an Atari game's
+        minimal action set, e.g. Breakout's NOOP, FIRE, RIGHT, LEFT). None for a store without actions."""
         extra = self.manifest.get("extra", {})
         if "action_effects" in extra:
             return extra["action_effects"], extra["effect_names"]
-        if self.source.startswith("atari") and self.action_meanings:
+        if self.action_meanings:
             return list(range(len(self.action_meanings))), list(self.action_meanings)
         return None
 

@@ -118,8 +118,8 @@ def play_coinrun(make_player: Callable[[Any], Policy], split: str = "test", leve
     (mean episode reward), episodes, steps}."""
     env = make_env(num_envs, LEVEL_OFFSETS[split], levels, distribution_mode, seed)
     player = make_player(env)
-    _, obs, first = env.observe()
-    first = np.ones(num_envs, bool)
+    _, obs, _ = env.observe()
+    first = np.ones(num_envs, bool)  # every env starts an episode
     done = np.zeros(num_envs, np.int64)
     returns, episode_return, steps = [], np.zeros(num_envs), 0
     while (done < episodes_per_env).any() and steps < max_steps:

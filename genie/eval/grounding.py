@@ -14,9 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from genie.checkpoints import read_world
 from genie.data.store import EpisodeStore
 from genie.data.token_store import TokenStore
+from genie.eval.key_controls import LabelledTransitions, labelled_token_store
+from genie.eval.metrics import majority_map
+from genie.eval.visualise import save_figure
 
 LABELS = (10, 50, 200, 1000)
 
@@ -47,24 +49,11 @@ def labelled_codes(store: TokenStore, split: str, effect_of_action: np.ndarray,
                    window: int) -> tuple[np.ndarray, np.ndarray]:
     """(LAM code, effect of the true action) of every transition of the split's labelled episodes that has
     ``window`` frames of history, as every clip the LAM reads has: int64 [N] each."""
-    codes, effects = [], []
-    for episode in store.episodes(split):
-        if episode["has_actions"]:
-            codes.append(store.array(episode["name"], "latent_actions")[window - 1 :].astype(np.int64))
-            actions = store.array(episode["name"], "actions")[window - 1 :].astype(np.int64)
-            effects.append(effect_of_action[actions])
-    if not codes:
+    transitions = LabelledTransitions(store, split, window, effect_of_action)
+    if not len(transitions):
         raise ValueError(f"{store.root}: no labelled transitions in the '{split}' split")
-    return np.concatenate(codes), np.concatenate(effects)
-
-
-def fit_code_map(codes_N: np.ndarray, effects_N: np.ndarray, num_codes: int, num_effects: int) -> np.ndarray:
-    """Each code's most frequent effect among the labels (unlabelled codes: the labels' most frequent effect):
-    int64 [num_codes]."""
-    counts_CE = np.zeros((num_codes, num_effects), np.int64)
-    np.add.at(counts_CE, (codes_N, effects_N), 1)
-    fallback = int(np.bincount(effects_N, minlength=num_effects).argmax())
-    return np.where(counts_CE.sum(1) > 0, counts_CE.argmax(1), fallback)
+    effects, codes = transitions.pairs()
+    return codes, effects
 
 
 def grounding_curve(store: TokenStore, effect_of_action: list[int], effect_names: list[str], num_codes: int,
@@ -85,10 +74,10 @@ def grounding_curve(store: TokenStore, effect_of_action: list[int], effect_names
         scores = []
         for _ in range(draws):
             pick = rng.choice(len(train_codes), n, replace=False)
-            scores.append(accuracy(fit_code_map(train_codes[pick], train_effects[pick], num_codes, num_effects)))
+            scores.append(accuracy(majority_map(train_codes[pick], train_effects[pick], num_codes, num_effects)))
         means.append(float(np.mean(scores)))
         stds.append(float(np.std(scores)))
-    code_map = fit_code_map(train_codes, train_effects, num_codes, num_effects)
+    code_map = majority_map(train_codes, train_effects, num_codes, num_effects)
     majority = int(np.bincount(train_effects, minlength=num_effects).argmax())
     return GroundingCurve(
         labels=list(labels), accuracy_mean=means, accuracy_std=stds, accuracy_all=accuracy(code_map),
@@ -103,11 +92,8 @@ def run_grounding(run_dir: Path, store: EpisodeStore, num_codes: int, window: in
     """The curve of a run from its token store; None where the store does not say what its actions do or the token
     store holds no labelled train and ``split`` transitions."""
     effects = store.effects()
-    tokens_path = read_world(run_dir).get("tokens")
-    if effects is None or not tokens_path or not Path(tokens_path, "manifest.json").is_file():
-        return None
-    tokens = TokenStore(tokens_path)
-    if not all(any(e["has_actions"] for e in tokens.episodes(s)) for s in ("train", split)):
+    tokens = labelled_token_store(run_dir, ("train", split)) if effects is not None else None
+    if tokens is None:
         return None
     return grounding_curve(tokens, effects[0], effects[1], num_codes, window, split=split, seed=seed)
 
@@ -135,9 +121,4 @@ def grounding_figure(path: Path, curve: GroundingCurve, ceiling: float | None = 
     ax.legend(fontsize=7, loc="lower right")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    return save_figure(fig, path)

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from genie.checkpoints import read_world
 from genie.data.store import EpisodeStore, atomic_write_bytes
 from genie.data.token_store import TokenStore
+from genie.eval.metrics import majority_map
 from genie.nn.key_controller import KeyController, KeyControllerConfig
 from genie.world import WorldModel, pad_history
 
@@ -73,6 +74,12 @@ class LabelledTransitions:
     def __len__(self) -> int:
         return len(self.index)
 
+    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(effect, target code) of every transition, in index order: int64 [N] each."""
+        first = self.window - 1
+        return (np.concatenate([e[first:] for e in self.effects]).astype(np.int64),
+                np.concatenate([c[first:] for c in self.codes]).astype(np.int64))
+
     def batch(self, picks: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         items = [self.index[i] for i in picks]
         tokens = np.stack([self.tokens[k][t - self.window + 1 : t + 1] for k, t in items]).astype(np.int64)
@@ -84,10 +91,7 @@ class LabelledTransitions:
 
 def fixed_map(transitions: LabelledTransitions, num_effects: int, num_actions: int) -> np.ndarray:
     """Each effect's most frequent code: int [num_effects]."""
-    counts = np.zeros((num_effects, num_actions), np.int64)
-    for effects, codes in zip(transitions.effects, transitions.codes):
-        np.add.at(counts, (effects[transitions.window - 1 :], codes[transitions.window - 1 :]), 1)
-    return counts.argmax(1)
+    return majority_map(*transitions.pairs(), num_effects, num_actions)
 
 
 @torch.no_grad()
@@ -176,16 +180,24 @@ class KeyControls:
         return cls(controller.eval(), saved["effect_names"], saved["metrics"])
 
 
+def labelled_token_store(run_dir: Path, splits: tuple[str, ...] = ("train",)) -> TokenStore | None:
+    """The run's token store where it holds labelled episodes (true actions) in each of ``splits``, else None."""
+    tokens_path = read_world(run_dir).get("tokens")
+    if not tokens_path or not Path(tokens_path, "manifest.json").is_file():
+        return None
+    token_store = TokenStore(tokens_path)
+    if not all(any(e["has_actions"] for e in token_store.episodes(split)) for split in splits):
+        return None
+    return token_store
+
+
 def fit_key_controls(run_dir: Path, world: WorldModel, store: EpisodeStore, steps: int, window: int,
                      held_frames: int = 8, lookahead: int = 2) -> KeyControls | None:
     """Fit the run's key controls on its token store's labelled transitions and save them into the run; None (and
     nothing written) where the store does not say what its actions do, or the token store has no true actions."""
     effects = store.effects()
-    tokens_path = read_world(run_dir).get("tokens")
-    if effects is None or steps <= 0 or not tokens_path or not Path(tokens_path, "manifest.json").is_file():
-        return None
-    token_store = TokenStore(tokens_path)
-    if not any(e["has_actions"] for e in token_store.episodes("train")):
+    token_store = labelled_token_store(run_dir) if effects is not None and steps > 0 else None
+    if token_store is None:
         return None
     controller, metrics = fit_key_controller(token_store, effects[0], effects[1], window,
                                              world.tokenizer.num_codes, world.num_actions, steps, held_frames,

@@ -111,12 +111,13 @@ def dream_at(world: WorldModel, context_RThw: torch.Tensor, actions_RS: torch.Te
             action_B = actions_RS[lo : lo + batch_size, s - 1].to(world.device)
             if controls is not None:
                 action_B = controls.choose(history, action_B, held_RS[lo : lo + batch_size, s - 1]).to(world.device)
-            nxt = history[:, -1].clone()
             moving = ~(fixed_B & (action_B == previous_B))
             if temperature > 0 or bool(moving.all()):
                 nxt = world.step(history, action_B, temperature, generator)
-            elif bool(moving.any()):
-                nxt[moving] = world.step(history[moving], action_B[moving], temperature, generator)
+            else:
+                nxt = history[:, -1].clone()
+                if bool(moving.any()):
+                    nxt[moving] = world.step(history[moving], action_B[moving], temperature, generator)
             if temperature <= 0:
                 fixed_B = (history == nxt[:, None]).flatten(1).all(1)
             history = torch.cat([history[:, 1:], nxt[:, None]], dim=1)

@@ -38,6 +38,15 @@ def code_stats(codes: torch.Tensor, num_codes: int) -> dict[str, float]:
     }
 
 
+def majority_map(keys_N: np.ndarray, values_N: np.ndarray, num_keys: int, num_values: int) -> np.ndarray:
+    """Each key's most frequent value among the pairs (a key no pair shows: the most frequent value overall):
+    int64 [num_keys]. E.g. latent code -> the effect it came with most often."""
+    counts_KV = np.zeros((num_keys, num_values), np.int64)
+    np.add.at(counts_KV, (np.asarray(keys_N), np.asarray(values_N)), 1)
+    fallback = int(counts_KV.sum(0).argmax())
+    return np.where(counts_KV.sum(1) > 0, counts_KV.argmax(1), fallback)
+
+
 def nmi(labels: np.ndarray, codes: np.ndarray) -> float:
     """Normalised mutual information (arithmetic normalisation) between true labels and latent codes."""
     return float(normalized_mutual_info_score(np.asarray(labels), np.asarray(codes)))

@@ -84,8 +84,17 @@ def tsne_figure(path: Path, embedding_N2: np.ndarray, colourings: dict[str, tupl
         ax.set_yticks([])
         ax.legend(markerscale=2, fontsize=7, loc="best", ncol=2)
     fig.tight_layout()
+    return save_figure(fig, path, dpi=110)
+
+
+def save_figure(fig, path: Path, dpi: int | None = None) -> Path:
+    """Write a matplotlib figure as PNG, atomically (a reader never sees half a file), and close it."""
+    import matplotlib.pyplot as plt
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fig.savefig(tmp, dpi=dpi, format="png")
     plt.close(fig)
+    tmp.replace(path)
     return path

@@ -39,8 +39,9 @@ def game_keys(world: WorldModel, store: EpisodeStore, cfg: PlaySettings, keymap:
               run_dir: Path) -> tuple[dict[str, int], GameKeys | None]:
     """Arrow keys and space as the game's controls where the store's true actions ground the latent codes (CoinRun,
     Atari): left, right and up take the codes of LEFT, RIGHT and JUMP (or UP), space FIRE, and the code of NOTHING
-    (or NOOP) becomes ``cfg.default_action`` (genie/eval/controls.py); other keys keep ``keymap``'s actions that are left. Where the run has key controls
-    (its report fitted them), those codes stand for their effects and the key controller picks each frame's code."""
+    (or NOOP) becomes ``cfg.default_action`` (genie/eval/controls.py); other keys keep ``keymap``'s actions that
+    are left. Where the run has key controls (its report fitted them), those codes stand for their effects and the
+    key controller picks each frame's code."""
     from genie.eval.controls import NO_KEY_EFFECTS, ground_controls
     from genie.eval.key_controls import KeyControls
 
