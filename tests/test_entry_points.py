@@ -14,7 +14,7 @@ def run(script, *args, cwd):
 
 def test_dream_py_rewrites_the_artefacts_of_a_run_with_chosen_actions(trained_run, tmp_path):
     out = tmp_path / "dream_out"
-    result = run("dream.py", f"run={trained_run}", "actions=[1,2]", "steps=6", f"out_dir={out}", "scale=1",
+    result = run("dream.py", f"run={trained_run}", "report=tiny", "actions=[1,2]", "steps=6", f"out_dir={out}", "scale=1",
                  "eval_clips=16", "tsne_points=16", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert (out / "dream.gif").is_file() and (out / "metrics.json").is_file()
@@ -24,7 +24,7 @@ def test_dream_py_eval_mode_writes_rollout_and_controllability_metrics(trained_r
     import json
 
     out = tmp_path / "eval_out"
-    result = run("dream.py", f"run={trained_run}", "mode=eval", f"out_dir={out}", "eval_clips=16", "rollout_clips=4",
+    result = run("dream.py", f"run={trained_run}", "report=tiny", "mode=eval", f"out_dir={out}", "eval_clips=16", "rollout_clips=4",
                  "steps=4", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     metrics = json.loads((out / "eval.json").read_text())
@@ -58,7 +58,7 @@ def test_dream_py_evaluates_on_another_store_and_names_a_missing_one(trained_run
 
     other = generate_synthetic(str(tmp_path / "other"), 32, {"train": 1, "val": 1, "test": 2}, 24, seed=5)
     out = tmp_path / "eval_other"
-    result = run("dream.py", f"run={trained_run}", "mode=eval", f"store={other.root}", f"out_dir={out}",
+    result = run("dream.py", f"run={trained_run}", "report=tiny", "mode=eval", f"store={other.root}", f"out_dir={out}",
                  "eval_clips=8", "rollout_clips=2", "steps=4", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert (out / "eval.json").is_file()
