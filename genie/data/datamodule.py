@@ -1,4 +1,5 @@
-"""LightningDataModule over clip datasets: pixel clips (tokenizer, LAM) or token clips (dynamics)."""
+"""LightningDataModule over clip datasets: pixel clips (tokenizer, LAM) or token clips (dynamics); pixel stages may
+train from shards streamed by litdata instead of the local store (``stream``; genie/data/shards.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import lightning as L
 from torch.utils.data import DataLoader, Dataset
 
 from genie.data.clips import PixelClips
+from genie.data.store import EpisodeStore
 from genie.data.token_store import TokenClips
 
 DATASETS: dict[str, type[Dataset]] = {"pixels": PixelClips, "tokens": TokenClips}
@@ -13,14 +15,19 @@ DATASETS: dict[str, type[Dataset]] = {"pixels": PixelClips, "tokens": TokenClips
 
 class ClipDataModule(L.LightningDataModule):
     """``kind``: "pixels" or "tokens"; ``clip_len``: frames per clip; val/test clips are taken every
-    ``eval_stride`` frames so evaluation covers many levels without near-duplicate clips."""
+    ``eval_stride`` frames so evaluation covers many levels without near-duplicate clips. ``stream``: a shard folder
+    (``data.stream``) that the training clips of a pixel stage are streamed from, each rank reading its own chunks and
+    the position restored on resume; validation and test still read the local store, so their metrics compare with
+    a run trained from it."""
 
     def __init__(self, root: str, kind: str, clip_len: int, batch_size: int, num_workers: int = 0,
-                 eval_stride: int = 8):
+                 eval_stride: int = 8, stream: str | None = None):
         super().__init__()
         if kind not in DATASETS:
             raise ValueError(f"unknown clip kind {kind!r} (known: {sorted(DATASETS)})")
-        self.root, self.kind, self.clip_len = root, kind, clip_len
+        if stream and kind != "pixels":
+            raise ValueError(f"data.stream={stream}: shards hold pixel clips, this stage reads {kind}")
+        self.root, self.kind, self.clip_len, self.stream = root, kind, clip_len, stream
         self.batch_size, self.num_workers, self.eval_stride = batch_size, num_workers, eval_stride
 
     def dataset(self, split: str) -> Dataset:
@@ -34,7 +41,12 @@ class ClipDataModule(L.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", True)
+        if not self.stream:
+            return self._loader("train", True)
+        from genie.data.shard_clips import ShardClips, stream_loader  # litdata: only for runs that stream
+
+        clips = ShardClips(self.stream, self.clip_len, EpisodeStore(self.root).frame_size)
+        return stream_loader(clips, self.batch_size, self.num_workers)
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("val", False)

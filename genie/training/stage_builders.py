@@ -50,8 +50,9 @@ class StageSetup:
 
 def clip_data(inputs: RunInputs, stage: str, module: L.LightningModule, root: Path, kind: str) -> ClipDataModule:
     cfg = inputs.cfg
+    stream = cfg.data.get("stream") if kind == "pixels" else None  # dynamics reads the token store it encoded
     return ClipDataModule(str(root), kind, module.clip_len, cfg.budget[stage].batch_size, cfg.data.num_workers,
-                          cfg.eval_stride)
+                          cfg.eval_stride, stream)
 
 
 def module_settings(model_cfg: DictConfig, overrides: dict[str, Any]) -> dict[str, Any]:
