@@ -1,7 +1,8 @@
 """Behaviour cloning from unlabelled video, in the real game: the Genie paper's CoinRun case study on a CPU budget.
 
     python benchmarks/behaviour_cloning.py --run runs/<a CoinRun run> [--labels 10 50 200] [--draws 3]
-                                           [--steps 1500] [--out benchmarks/results/behaviour_cloning.json]
+                                           [--steps 1500] [--distribution-mode easy|hard]
+                                           [--out benchmarks/results/behaviour_cloning.json]
 
 1. Videos of a competent player: the scripted expert (genie/data/coinrun.py, ExpertPolicy, which looks ahead in the
    simulator) plays the train levels (``data=coinrun_expert``, generated on first use; its true buttons are stored
@@ -52,8 +53,8 @@ def bar_chart(path: Path, results: dict) -> Path:
     ax.bar(range(len(rows)), means, yerr=errors, capsize=3, color=colours)
     ax.set_xticks(range(len(rows)), names, fontsize=7)
     ax.set_ylabel("held-out levels finished")
-    ax.set_title(f"Behaviour cloning from unlabelled video, CoinRun test levels ({rows[0]['episodes']} episodes "
-                 "each)", fontsize=8)
+    ax.set_title(f"Behaviour cloning from unlabelled video, CoinRun {results['distribution_mode']} test levels "
+                 f"({rows[0]['episodes']} episodes each)", fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return save_figure(fig, path)
@@ -67,12 +68,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1500, help="optimiser steps of each cloned policy")
     parser.add_argument("--episodes-per-env", type=int, default=4)
     parser.add_argument("--num-envs", type=int, default=32)
+    parser.add_argument("--distribution-mode", default="easy", choices=["easy", "hard"],
+                        help="CoinRun's levels, for the expert's videos and every player")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "behaviour_cloning.json")
     args = parser.parse_args()
     from benchmarks.run import coinrun_store, machine
 
     started = time.monotonic()
-    store = coinrun_store("coinrun_expert")
+    store = coinrun_store("coinrun_expert", f"data.distribution_mode={args.distribution_mode}")
     world = WorldModel.load(args.run)
     demos = Demonstrations.from_store(store, "train", world.lam)
     K, A = world.num_actions, len(ACTION_MEANINGS)
@@ -80,11 +83,12 @@ def main() -> None:
 
     def play(make_player) -> dict:
         return play_coinrun(make_player, "test", store.manifest["extra"]["levels_per_split"]["test"],
-                            args.episodes_per_env, args.num_envs)
+                            args.episodes_per_env, args.num_envs, args.distribution_mode)
 
     results: dict = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "run": str(args.run),
-                     "expert_store": str(store.root), "expert_steps": len(demos.actions), "labels": args.labels,
-                     "draws": args.draws, "train_steps": args.steps}
+                     "expert_store": str(store.root), "distribution_mode": args.distribution_mode,
+                     "expert_steps": len(demos.actions), "labels": args.labels, "draws": args.draws,
+                     "train_steps": args.steps}
     results["random"] = play(lambda env: RandomPolicy(args.num_envs, np.random.default_rng(0)))
     results["constant"] = play(lambda env: lambda obs, first: np.full(len(obs), ExpertPolicy.RIGHT_UP))
     results["expert"] = play(ExpertPolicy)

@@ -128,13 +128,13 @@ def dream_fps(modules, steps: int = 64) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def coinrun_store(data: str):
+def coinrun_store(data: str, *overrides: str):
     """The CoinRun store of a data config (``coinrun``: actions held for 8 steps; ``coinrun_random``: a random
-    button every step), generated on first use."""
+    button every step; ``overrides`` such as ``data.distribution_mode=hard``), generated on first use."""
     from genie.data.prepare import prepare_store
 
     with initialize_config_dir(config_dir=str(ROOT / "genie" / "configs"), version_base="1.3"):
-        cfg = compose("prepare", overrides=[f"data={data}", f"paths.root_dir={ROOT}"])
+        cfg = compose("prepare", overrides=[f"data={data}", f"paths.root_dir={ROOT}", *overrides])
     return prepare_store(OmegaConf.to_container(cfg.data, resolve=True))
 
 
