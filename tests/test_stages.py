@@ -67,6 +67,18 @@ def test_resume_continues_a_stage_from_its_last_checkpoint(tmp_path, trained_run
     assert resumed["global_step"] == 9
 
 
+def test_each_stage_keeps_one_last_checkpoint_at_its_final_step(trained_run):
+    """Both checkpoint callbacks (by steps and by time) write last.ckpt: one file, the newest, never last-v1.ckpt."""
+    import torch
+
+    for stage in ("tokenizer", "lam", "dynamics"):
+        folder = trained_run / "checkpoints" / stage
+        assert sorted(p.name for p in folder.glob("last*.ckpt")) == ["last.ckpt"], stage
+        last = torch.load(folder / "last.ckpt", map_location="cpu", weights_only=True)
+        final = torch.load(folder / "final.ckpt", map_location="cpu", weights_only=True)
+        assert last["global_step"] == final["global_step"], stage
+
+
 def test_pipeline_writes_every_artefact(trained_run):
     dream = trained_run / "dream"
     for name in ("dream.gif", "reconstruction.gif", "action_grid.gif", "latent_actions_tsne.png", "metrics.json"):
