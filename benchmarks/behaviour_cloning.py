@@ -1,6 +1,6 @@
 """Behaviour cloning from unlabelled video, in the real game: the Genie paper's CoinRun case study on a CPU budget.
 
-    python benchmarks/behaviour_cloning.py --run runs/<a CoinRun run> [--labels 10 50 200] [--draws 3]
+    python -m benchmarks.behaviour_cloning --run runs/<a CoinRun run> [--labels 10 50 200] [--draws 3]
                                            [--steps 1500] [--distribution-mode easy|hard]
                                            [--out benchmarks/results/behaviour_cloning.json]
 

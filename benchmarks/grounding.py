@@ -1,7 +1,7 @@
 """How many labels ground a run's latent actions: the code -> effect map from 10 / 50 / 200 / 1 000 / all labelled
 train transitions, scored on the held-out test levels, beside the supervised ceiling on the same transitions.
 
-    python benchmarks/grounding.py --run runs/<a CoinRun run> [--ceiling-steps 800] [--draws 20]
+    python -m benchmarks.grounding --run runs/<a CoinRun run> [--ceiling-steps 800] [--draws 20]
                                    [--out benchmarks/results/grounding.json]
 
 The ceiling is an inverse-dynamics model with the LAM encoder's architecture trained on every true label of the

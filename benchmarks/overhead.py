@@ -1,6 +1,6 @@
 """What Lightning costs over a bare PyTorch loop, per stage, on real data.
 
-    python benchmarks/overhead.py --run runs/<a trained run> [--steps 150] [--repeats 3]
+    python -m benchmarks.overhead --run runs/<a trained run> [--steps 150] [--repeats 3]
                                   [--out benchmarks/results/overhead.json]
 
 For each stage the same module (built by train.py's own builders from the default config), the same DataLoader over

@@ -1,6 +1,6 @@
 """Killed and resumed against uninterrupted: does a stage that survived ``kill -9`` end where it would have?
 
-    python benchmarks/resume.py --run runs/<a trained run> [--stages tokenizer lam dynamics]
+    python -m benchmarks.resume --run runs/<a trained run> [--stages tokenizer lam dynamics]
                                 [--out benchmarks/results/resume.json]
 
 For each stage, on real data at the default model sizes (``train.py`` in subprocesses, one thread each):
