@@ -40,6 +40,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     """Run the stages of ``cfg.stage``; returns each fitted stage's last validation metrics
     (``<stage>/val/<name>``) and, when the run dreams, the report's metrics."""
     join_launched_processes()
+    compiled_stages(cfg)  # a bad entry stops the run before any stage trains
     L.seed_everything(cfg.seed, workers=True)
     torch.set_float32_matmul_precision("high")
     run_dir = Path(cfg.paths.output_dir).resolve()
@@ -75,9 +76,21 @@ def train(cfg: DictConfig) -> dict[str, float]:
 def fit_stage(stage: str, inputs: RunInputs, resume: str | None) -> dict[str, float]:
     """Build and fit one stage; returns its last validation metrics as ``<stage>/val/<name>``."""
     setup = BUILDERS[stage](inputs)
+    if stage in compiled_stages(inputs.cfg):
+        for net in setup.module.children():  # in place: checkpoints keep their keys
+            net.compile()
     trainer = stage_trainer(inputs.cfg, stage, inputs.run_dir, resume)
     trainer.fit(setup.module, datamodule=setup.datamodule, ckpt_path=resume)
     return {f"{stage}/{k}": float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
+
+
+def compiled_stages(cfg: DictConfig) -> list[str]:
+    """The stages ``compile`` lists (their nets run through torch.compile while they train), checked."""
+    stages = list(cfg.get("compile") or [])
+    unknown = [s for s in stages if s not in EARLIER_STAGES]
+    if unknown:
+        raise UserError(f"compile: unknown stage(s) {unknown} (known: {', '.join(EARLIER_STAGES)})")
+    return stages
 
 
 def record(run_dir: Path, key: str, path: Path | str) -> None:
