@@ -98,9 +98,10 @@ def run_grounding(run_dir: Path, store: EpisodeStore, num_codes: int, window: in
     return grounding_curve(tokens, effects[0], effects[1], num_codes, window, split=split, seed=seed)
 
 
-def grounding_figure(path: Path, curve: GroundingCurve, ceiling: float | None = None) -> Path:
+def grounding_figure(path: Path, curve: GroundingCurve, ceiling: float | None = None,
+                     probe: dict | None = None) -> Path:
     """Accuracy against the number of labels (log scale), with the all-labels map, the majority answer and, where
-    given, the supervised ceiling as horizontal lines."""
+    given, the supervised ceiling as horizontal lines, and a probe's curve ({labels, accuracy_mean, accuracy_std})."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -112,6 +113,9 @@ def grounding_figure(path: Path, curve: GroundingCurve, ceiling: float | None = 
     ax.axhline(curve.accuracy_all, color="tab:blue", ls="--", lw=1,
                label=f"all {curve.train_transitions} labels: {curve.accuracy_all:.3f}")
     ax.axhline(curve.majority, color="grey", ls=":", lw=1, label=f"most frequent effect: {curve.majority:.3f}")
+    if probe is not None:
+        ax.errorbar(probe["labels"], probe["accuracy_mean"], yerr=probe["accuracy_std"], marker="s", capsize=3,
+                    color="tab:green", label="LAM vector before quantisation -> effect (logistic regression)")
     if ceiling is not None:
         ax.axhline(ceiling, color="tab:red", ls="-.", lw=1, label=f"supervised ceiling: {ceiling:.3f}")
     ax.set_xscale("log")
