@@ -29,7 +29,7 @@ from genie.checkpoints import read_world
 from genie.data.clips import PixelClips
 from genie.data.store import EpisodeStore
 from genie.data.token_store import TokenStore
-from genie.eval.grounding import LABELS, grounding_curve, grounding_figure
+from genie.eval.grounding import LABELS, grounding_curve, grounding_figure, over_draws
 from genie.eval.inverse_dynamics import ceiling_scores, train_inverse_dynamics
 from genie.nn.pixels import to_model
 from genie.world import WorldModel
@@ -38,10 +38,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @torch.no_grad()
-def lam_vectors(world: WorldModel, store: EpisodeStore, split: str, effect_of_action: np.ndarray, max_clips: int,
-                seed: int = 0, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+def lam_vectors(world: WorldModel, store: EpisodeStore, split: str, effect_of_action: np.ndarray,
+                max_clips: int | None = None, seed: int = 0, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """(encoder vectors z float32 [N, D] before quantisation, effect of the true action int64 [N]) of up to
-    ``max_clips`` clips of the split drawn at random, each the window + 1 frames the LAM reads."""
+    ``max_clips`` clips of the split drawn at random (None: every clip), each the window + 1 frames the LAM reads."""
     clips = PixelClips(store.root, split, world.lam.cfg.window + 1)
     rows = np.random.default_rng(seed).permutation(len(clips))[:max_clips]
     vectors, effects = [], []
@@ -55,23 +55,19 @@ def lam_vectors(world: WorldModel, store: EpisodeStore, split: str, effect_of_ac
 
 def probe_curve(train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray], labels: list[int],
                 draws: int, seed: int = 0) -> dict:
-    """Held-out accuracy of a logistic regression z -> effect fitted on n labelled train vectors, for each n."""
-    rng = np.random.default_rng(seed)
+    """Held-out accuracy of a logistic regression z -> effect fitted on n labelled train vectors, for each n and for
+    every train vector."""
     z, effects = train
-    out = {"labels": [], "accuracy_mean": [], "accuracy_std": []}
-    for n in [*[n for n in labels if n < len(z)], len(z)]:
-        scores = []
-        for _ in range(draws if n < len(z) else 1):
-            pick = rng.choice(len(z), n, replace=False)
-            if len(np.unique(effects[pick])) < 2:  # one effect among the labels: every prediction is that effect
-                scores.append(float((test[1] == effects[pick][0]).mean()))
-                continue
-            probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(z[pick], effects[pick])
-            scores.append(float(probe.score(*test)))
-        out["labels"].append(n)
-        out["accuracy_mean"].append(float(np.mean(scores)))
-        out["accuracy_std"].append(float(np.std(scores)))
-    return out
+
+    def accuracy(pick: np.ndarray) -> float:
+        if len(np.unique(effects[pick])) < 2:  # one effect among the labels: every prediction is that effect
+            return float((test[1] == effects[pick][0]).mean())
+        probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(z[pick], effects[pick])
+        return float(probe.score(*test))
+
+    kept, means, stds = over_draws(accuracy, len(z), tuple(labels), draws, np.random.default_rng(seed))
+    return {"labels": [*kept, len(z)], "accuracy_mean": [*means, accuracy(np.arange(len(z)))],
+            "accuracy_std": [*stds, 0.0]}
 
 
 def main() -> None:
@@ -99,7 +95,7 @@ def main() -> None:
     if args.probe_clips > 0:
         effect_index = np.asarray(effect_of_action, np.int64)
         train = lam_vectors(world, store, "train", effect_index, args.probe_clips)
-        test = lam_vectors(world, store, "test", effect_index, len(PixelClips(store.root, "test", 1)))
+        test = lam_vectors(world, store, "test", effect_index)
         results["pre_quantisation_probe"] = probe_curve(train, test, args.labels, args.draws) | {
             "train_clips": len(train[0]), "test_clips": len(test[0])}
         print("pre-quantisation probe", results["pre_quantisation_probe"])

@@ -13,8 +13,9 @@ twice, alternately, in one process:
 
 Both are timed over the same steps after a warm-up, data loading included; the ratio lightning / bare is the
 framework's overhead. The pair is repeated ``--repeats`` times, alternating which goes first, and the median ratio
-is reported beside each repeat's (a shared machine's speed drifts between the two halves of one pair). The run supplies the store and, for the dynamics, the tokenizer and LAM whose token store it
-reads (built and cached on first use, as train.py does).
+is reported beside each repeat's (a shared machine's speed drifts between the two halves of one pair). The run
+supplies the store and, for the dynamics, the tokenizer and LAM whose token store it reads (built and cached on
+first use, as train.py does).
 """
 
 from __future__ import annotations
@@ -78,6 +79,15 @@ def lightning_seconds(cfg, stage: str, inputs: RunInputs, warmup: int, steps: in
     return clock.end - clock.start
 
 
+def training_step(optimizer: torch.optim.Optimizer, loss_of, batch, bf16: bool) -> None:
+    """Forward (``loss_of(batch)[0]``, under bf16 autocast where asked), backward and the optimiser's step."""
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        loss = loss_of(batch)[0]
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+
+
 def bare_seconds(cfg, stage: str, inputs: RunInputs, warmup: int, steps: int, precision: str) -> float:
     L.seed_everything(cfg.seed, verbose=False)
     setup = BUILDERS[stage](inputs)
@@ -91,12 +101,7 @@ def bare_seconds(cfg, stage: str, inputs: RunInputs, warmup: int, steps: int, pr
     for step in range(warmup + steps):
         if step == warmup:
             start = time.perf_counter()
-        batch = next(batches)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16-mixed"):
-            loss = module.compute_loss(batch)[0]
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+        training_step(optimizer, module.compute_loss, next(batches), precision == "bf16-mixed")
         scheduler.step()
     return time.perf_counter() - start
 

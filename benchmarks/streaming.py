@@ -3,15 +3,16 @@
     python benchmarks/streaming.py [--store data/coinrun_hold8_easy_40000_s0] [--episodes 30] [--batches 60]
                                    [--repeats 3] [--dir /tmp] [--out benchmarks/results/streaming.json]
 
-The first ``--episodes`` train episodes of a store are copied into a scratch store, and its clips of 5 frames exported,
-in one seeded random order, by each engine that is installed: litdata (genie/data/shards.py, what ``data.stream`` reads), WebDataset (tar shards
-of .npy files) and Hugging Face datasets (parquet files streamed with ``load_dataset(streaming=True)``, batched by
-torchdata's ``StatefulDataLoader``, the loader that can resume it). Each source is read shuffled, batches of 32, with
-``num_workers`` 0 and 2, for ``--batches`` batches after one warm-up batch; the scratch store itself (``PixelClips``
-and the DataLoader ``train.py`` uses) is the reference. Sources take turns within each repeat; the median
-clips/s over repeats is reported with its ratio to the local store at the same workers. Every source is read from the
-page cache (all were just written): this measures the readers, not a disk or a network filesystem. Torch runs on one thread (``--threads``): collating a batch in the main process with 2
-intra-op threads on 2 busy cores was 10-30x slower than with one, whatever the source.
+The first ``--episodes`` train episodes of a store are copied into a scratch store, and its clips of 5 frames
+exported, in one seeded random order, by each engine that is installed: litdata (genie/data/shards.py, what
+``data.stream`` reads), WebDataset (tar shards of .npy files) and Hugging Face datasets (parquet files streamed with
+``load_dataset(streaming=True)``, batched by torchdata's ``StatefulDataLoader``, the loader that can resume it).
+Each source is read shuffled, batches of 32, with ``num_workers`` 0 and 2, for ``--batches`` batches after one
+warm-up batch; the scratch store itself (``PixelClips`` and the DataLoader ``train.py`` uses) is the reference.
+Sources take turns within each repeat; the median clips/s over repeats is reported with its ratio to the local store
+at the same workers. Every source is read from the page cache (all were just written): this measures the readers,
+not a disk or a network filesystem. Torch runs on one thread (``--threads``): collating a batch in the main process
+with 2 intra-op threads on 2 busy cores was 10-30x slower than with one, whatever the source.
 
 Also recorded: each engine's export time and size, and its install footprint here (the distributions it pulls in
 beyond mini-genie's own dependencies, and their size on disk), beside what pip would resolve next to torch 2.13.0.

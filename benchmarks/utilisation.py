@@ -32,7 +32,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 from torch.utils.flop_counter import FlopCounterMode
 
-from benchmarks.overhead import STAGES, train_config
+from benchmarks.overhead import STAGES, train_config, training_step
 from genie.checkpoints import read_world
 from genie.data.store import EpisodeStore
 from genie.training.stage_builders import BUILDERS, RunInputs
@@ -50,14 +50,6 @@ def matmul_peak(dtype: torch.dtype, size: int = 2048, repeats: int = 8) -> float
         a @ b
         best = min(best, time.perf_counter() - start)
     return 2 * size**3 / best / 1e9
-
-
-def training_step(module: L.LightningModule, optimizer: torch.optim.Optimizer, loss_of, batch, bf16: bool) -> None:
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-        loss = loss_of(batch)[0]
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
 
 
 def alternating_steps_per_second(steps: dict, warmup: int, blocks: int, block: int) -> tuple[dict, dict]:
@@ -110,11 +102,11 @@ def measure_stage(cfg, stage: str, inputs: RunInputs, precision: str, warmup: in
     flops = flops_per_step(module, batch, bf16)
     compiled_loss = torch.compile(module.compute_loss)
     speed, warm = alternating_steps_per_second(
-        {"eager": lambda: training_step(module, optimizer, module.compute_loss, batch, bf16),
-         "fused_adamw": lambda: training_step(module, fused, module.compute_loss, batch, bf16),
-         "compiled": lambda: training_step(module, optimizer, compiled_loss, batch, bf16)},
+        {"eager": lambda: training_step(optimizer, module.compute_loss, batch, bf16),
+         "fused_adamw": lambda: training_step(fused, module.compute_loss, batch, bf16),
+         "compiled": lambda: training_step(optimizer, compiled_loss, batch, bf16)},
         warmup, max(1, steps // 5), 5)
-    profiled = top_operators(lambda: training_step(module, optimizer, module.compute_loss, batch, bf16))
+    profiled = top_operators(lambda: training_step(optimizer, module.compute_loss, batch, bf16))
     torch._dynamo.reset()
     peak = matmul_peak(torch.bfloat16 if bf16 else torch.float32)  # right after the steps: the same machine load
     eager, compiled = speed["eager"], speed["compiled"]

@@ -1,5 +1,5 @@
-"""``genie-shard`` (``python -m genie.commands.shard``): write the train split of the store a `data` config describes as litdata
-shards in ``data.stream``, for training on many machines (genie/data/shards.py)."""
+"""``genie-shard`` (``python -m genie.commands.shard``): write the train split of the store a `data` config describes
+as litdata shards in ``data.stream``, for training on many machines (genie/data/shards.py)."""
 
 import hydra
 from omegaconf import DictConfig, OmegaConf

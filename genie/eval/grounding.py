@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -56,6 +57,21 @@ def labelled_codes(store: TokenStore, split: str, effect_of_action: np.ndarray,
     return codes, effects
 
 
+def over_draws(score: Callable[[np.ndarray], float], population: int, labels: tuple[int, ...], draws: int,
+               rng: np.random.Generator) -> tuple[list[int], list[float], list[float]]:
+    """For each n of ``labels`` below ``population``: ``score(rows)`` of ``draws`` random draws of n rows (int [n]).
+    -> (the n kept, mean scores, their standard deviations)."""
+    kept, means, stds = [], [], []
+    for n in labels:
+        if n >= population:
+            continue
+        scores = [score(rng.choice(population, n, replace=False)) for _ in range(draws)]
+        kept.append(n)
+        means.append(float(np.mean(scores)))
+        stds.append(float(np.std(scores)))
+    return kept, means, stds
+
+
 def grounding_curve(store: TokenStore, effect_of_action: list[int], effect_names: list[str], num_codes: int,
                     window: int, labels: tuple[int, ...] = LABELS, draws: int = 20, split: str = "test",
                     seed: int = 0) -> GroundingCurve:
@@ -67,20 +83,13 @@ def grounding_curve(store: TokenStore, effect_of_action: list[int], effect_names
     def accuracy(code_map: np.ndarray) -> float:
         return float((code_map[test_codes] == test_effects).mean())
 
-    rng = np.random.default_rng(seed)
-    labels = tuple(n for n in labels if n < len(train_codes))
-    means, stds = [], []
-    for n in labels:
-        scores = []
-        for _ in range(draws):
-            pick = rng.choice(len(train_codes), n, replace=False)
-            scores.append(accuracy(majority_map(train_codes[pick], train_effects[pick], num_codes, num_effects)))
-        means.append(float(np.mean(scores)))
-        stds.append(float(np.std(scores)))
+    labels, means, stds = over_draws(
+        lambda pick: accuracy(majority_map(train_codes[pick], train_effects[pick], num_codes, num_effects)),
+        len(train_codes), labels, draws, np.random.default_rng(seed))
     code_map = majority_map(train_codes, train_effects, num_codes, num_effects)
     majority = int(np.bincount(train_effects, minlength=num_effects).argmax())
     return GroundingCurve(
-        labels=list(labels), accuracy_mean=means, accuracy_std=stds, accuracy_all=accuracy(code_map),
+        labels=labels, accuracy_mean=means, accuracy_std=stds, accuracy_all=accuracy(code_map),
         majority=float((test_effects == majority).mean()), code_map_all=code_map.tolist(),
         effect_names=list(effect_names), train_transitions=len(train_codes), test_transitions=len(test_codes),
         draws=draws,
