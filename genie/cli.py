@@ -38,6 +38,10 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("run_id", run_id, use_cache=True)
     if not OmegaConf.has_resolver("cpu_precision"):
         OmegaConf.register_new_resolver("cpu_precision", cpu_precision, use_cache=True)
+    if not OmegaConf.has_resolver("cwd"):
+        # the launch directory: Hydra never changes it (job.chdir false), and unlike ${hydra:runtime.cwd} it resolves
+        # before Hydra has set its config, which a multirun's sweep dir needs
+        OmegaConf.register_new_resolver("cwd", os.getcwd, use_cache=True)
     if not OmegaConf.has_resolver("basename"):
         OmegaConf.register_new_resolver("basename", lambda path: Path(str(path)).name)
     if not OmegaConf.has_resolver("path_key"):
