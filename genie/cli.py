@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.util
 import logging
 import os
 import re
@@ -25,6 +26,18 @@ os.environ.setdefault("WANDB_SILENT", "true")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
+def hide_gym_notice() -> None:
+    """Procgen (CoinRun) imports the old ``gym``, which prints an 'unmaintained' notice to stderr at import; the
+    project uses Gymnasium everywhere else, so the notice only clutters the log. It comes from gym_notices' table,
+    emptied here before anything imports gym."""
+    try:
+        from gym_notices import notices
+    except ImportError:  # no gym (CoinRun is Linux x86-64 only)
+        return
+    notices.notices.clear()
+
+
+hide_gym_notice()
 one_log()
 
 
@@ -56,6 +69,27 @@ def path_key(path: str | None) -> str:
     resolved = Path(str(path)).expanduser().resolve()
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", resolved.name)[:40] or "root"
     return f"{name}-{hashlib.sha1(str(resolved).encode()).hexdigest()[:8]}"
+
+
+# Command-line choices whose Hydra plugin comes with an optional extra (pyproject.toml, docs/install.md):
+# (key, its value or None for any, the plugin's module, the extra)
+PLUGIN_CHOICES = (
+    ("hparams_search", None, "hydra_plugins.hydra_optuna_sweeper", "sweeps"),
+    ("hydra/sweeper", "optuna", "hydra_plugins.hydra_optuna_sweeper", "sweeps"),
+    ("hydra/launcher", "slurm", "hydra_plugins.hydra_submitit_launcher", "slurm"),
+)
+
+
+def require_extras(overrides: list[str]) -> None:
+    """UserError naming the extra to install when a command-line choice needs a Hydra plugin that is not installed
+    (without it Hydra fails with a page about its search path)."""
+    for override in overrides:
+        key, _, value = override.partition("=")
+        for choice, wanted, module, extra in PLUGIN_CHOICES:
+            if key.lstrip("+~") == choice and value not in ("", "null") and wanted in (None, value):
+                if importlib.util.find_spec(module) is None:
+                    raise UserError(f"{override} needs the '{extra}' extra: pip install -e \".[{extra}]\" "
+                                    f"(or pip install \"mini-genie[{extra}]\"); see docs/install.md")
 
 
 def user_errors_exit(main):
