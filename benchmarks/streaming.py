@@ -1,6 +1,6 @@
 """Read throughput of streamed shards against the local episode store, per engine and DataLoader workers.
 
-    python benchmarks/streaming.py [--store data/coinrun_hold8_easy_40000_s0] [--episodes 30] [--batches 60]
+    python benchmarks/streaming.py [--store data/coinrun_hold8_skip1_easy_40000_s0] [--episodes 30] [--batches 60]
                                    [--repeats 3] [--dir /tmp] [--out benchmarks/results/streaming.json]
 
 The first ``--episodes`` train episodes of a store are copied into a scratch store, and its clips of 5 frames
@@ -188,7 +188,7 @@ def directory_mb(path: Path) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--store", default="data/coinrun_hold8_easy_40000_s0", help="relative to the checkout")
+    parser.add_argument("--store", default="data/coinrun_hold8_skip1_easy_40000_s0", help="relative to the checkout")
     parser.add_argument("--episodes", type=int, default=30, help="first train episodes exported and read")
     parser.add_argument("--batches", type=int, default=60)
     parser.add_argument("--repeats", type=int, default=3)

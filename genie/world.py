@@ -54,11 +54,14 @@ class WorldModel:
     the tokenizer and the LAM always run in float32, so pixels and metrics are float32."""
 
     def __init__(self, tokenizer: TokenizerNet, lam: LatentActionNet, dynamics: torch.nn.Module, frame_size: int,
-                 bf16: bool = False):
+                 bf16: bool = False, effect_names: list[str] | None = None):
         self.tokenizer, self.lam, self.dynamics = tokenizer.eval(), lam.eval(), dynamics.eval()
         self.frame_size = frame_size
         self.window = dynamics.cfg.window
-        self.num_actions = lam.num_actions
+        self.num_actions = dynamics.cfg.num_actions  # the LAM's codes, or the game's effects (action_source true)
+        self.action_history = getattr(dynamics.cfg, "action_history", 1)  # recent actions a step reads
+        # where the dynamics is conditioned on the game's true actions: the name of each action (its effect)
+        self.effect_names = effect_names
         self.bf16 = bf16
         self.dynamics.to(memory_format=torch.channels_last)
 
@@ -74,7 +77,9 @@ class WorldModel:
         frame_size = tokenizer.hparams.frame_size
         check_compatible(tokenizer, lam, dynamics, frame_size, paths)
         bf16 = fast_bf16(device) if bf16 is None else bf16
-        return cls(tokenizer.net.to(device), lam.net.to(device), dynamics.net.to(device), frame_size, bf16)
+        effect_names = dynamics.hparams.get("effect_names") if dynamics.hparams.get("action_source") == "true" else None
+        return cls(tokenizer.net.to(device), lam.net.to(device), dynamics.net.to(device), frame_size, bf16,
+                   effect_names)
 
     @property
     def device(self) -> torch.device:
@@ -97,12 +102,16 @@ class WorldModel:
         return torch.stack([infer_latent_actions(self.lam, f) for f in frames_BTHWC])
 
     @torch.no_grad()
-    def step(self, history_BThw: torch.Tensor, action_B: torch.Tensor, temperature: float = 0.0,
+    def step(self, history_BThw: torch.Tensor, actions_BA: torch.Tensor, temperature: float = 0.0,
              generator: torch.Generator | None = None) -> torch.Tensor:
-        """Next tokens [B, h, w] from the last ``window`` frames of tokens (fewer are padded with the first)."""
+        """Next tokens [B, h, w] from the last ``window`` frames of tokens (fewer are padded with the first) and the
+        action int [B], or the recent actions int [B, A] (oldest first, the current last; a dynamics model that
+        reads only the current action gets the last)."""
         history = pad_history(history_BThw[:, -self.window :], self.window)
+        if actions_BA.dim() == 2:
+            actions_BA = actions_BA[:, -self.action_history :] if self.action_history > 1 else actions_BA[:, -1]
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            return self.dynamics.predict_next(history.to(self.device), action_B.to(self.device), temperature,
+            return self.dynamics.predict_next(history.to(self.device), actions_BA.to(self.device), temperature,
                                               generator)
 
     # ------------------------------------------------------------------ rollouts
@@ -116,7 +125,7 @@ class WorldModel:
             generator = torch.Generator(device=self.device).manual_seed(seed)
         tokens = context_BThw.to(self.device)
         for s in range(actions_BS.shape[1]):
-            nxt = self.step(tokens, actions_BS[:, s], temperature, generator)
+            nxt = self.step(tokens, actions_BS[:, max(0, s + 1 - self.action_history) : s + 1], temperature, generator)
             tokens = torch.cat([tokens, nxt[:, None]], dim=1)
         return tokens
 

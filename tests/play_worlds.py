@@ -34,7 +34,7 @@ class BandDynamics(nn.Module):
 
     def __init__(self, num_actions: int, num_codes: int, window: int = 2):
         super().__init__()
-        self.cfg = SimpleNamespace(window=window)
+        self.cfg = SimpleNamespace(window=window, num_actions=num_actions)
         self.num_actions, self.num_codes = num_actions, num_codes
 
     def predict_next(self, tokens_BThw: torch.Tensor, actions_B: torch.Tensor, temperature: float = 0.0,

@@ -52,3 +52,18 @@ def test_dynamics_history_longer_than_the_lams_window(tmp_path, trained_run, sha
     frames = torch.randint(0, 256, (2, 6, world.frame_size, world.frame_size, 3), dtype=torch.uint8)
     tokens = world.rollout(world.encode(frames), torch.zeros(2, 3, dtype=torch.long))
     assert tokens.shape[:2] == (2, 9)
+
+
+def test_a_forecaster_with_action_history_reads_past_actions_and_pads_unknown_ones():
+    cfg = CNNForecasterConfig(num_codes=16, num_actions=4, window=2, token_dim=8, hidden=16, action_dim=8,
+                              dilations=(1,), action_history=3)
+    net = CNNForecaster(cfg).eval()
+    assert net.clip_len == 3 + 1  # enough frames for the three actions of the first prediction
+    tokens = torch.randint(0, 16, (2, 2, 4, 4))
+    assert net.recent_actions(torch.tensor([1, 2])).tolist() == [[4, 4, 1], [4, 4, 2]]  # 4: UNKNOWN
+    current_only = net(tokens, torch.tensor([1, 1]))
+    with_past = net(tokens, torch.tensor([[0, 3, 1], [0, 3, 1]]))
+    assert not torch.allclose(current_only, with_past)  # the past actions change the prediction
+    loss, logs = net.train().compute_loss(torch.randint(0, 16, (2, net.clip_len, 4, 4)),
+                                          torch.randint(0, 4, (2, net.clip_len - 1)))
+    assert torch.isfinite(loss) and "token_accuracy" in logs

@@ -28,6 +28,7 @@ ACTION_MEANINGS = [
 # jumps. DOWN and the letter keys never did anything.
 EFFECT_NAMES = ["LEFT", "RIGHT", "JUMP", "NOTHING"]
 ACTION_EFFECTS = [0, 0, 0, 3, 3, 2, 1, 1, 1, 3, 3, 3, 3, 3, 3]  # effect class of each action id
+NOOP = ACTION_MEANINGS.index("NOOP")
 LEVEL_OFFSETS = {"train": 0, "val": 100_000, "test": 200_000}
 
 
@@ -114,6 +115,18 @@ class ExpertPolicy:
 
 
 AGENTS = ("random", "expert")
+GAME_FPS = 15  # procgen's interactive frame rate
+
+
+def step_skipping(env, act_N: np.ndarray, frameskip: int) -> tuple[dict, np.ndarray]:
+    """Play ``act_N`` for ``frameskip`` game steps; returns (observation, first bool [N]), ``first`` set where any of
+    the steps began a new episode (whose remaining steps are NOOP: its first frames stay the start of the level)."""
+    started = np.zeros(len(act_N), bool)
+    for _ in range(frameskip):
+        env.act(np.where(started, NOOP, act_N))
+        _, obs, first = env.observe()
+        started |= first.astype(bool)
+    return obs, started
 
 
 def generate_coinrun(
@@ -129,18 +142,23 @@ def generate_coinrun(
     hold: int = 1,
     seed: int = 0,
     agent: str = "random",
+    frameskip: int = 1,
 ) -> EpisodeStore:
     """Fill ``root`` until each split holds its frame budget. Re-running after an interruption continues.
-    ``agent``: ``random`` (RandomPolicy, with ``sticky`` and ``hold``) or ``expert`` (ExpertPolicy)."""
+    ``agent``: ``random`` (RandomPolicy, with ``sticky`` and ``hold``) or ``expert`` (ExpertPolicy).
+    ``frameskip``: game steps per stored frame, the action repeated over them (``hold`` counts stored frames)."""
     if frame_size != 64:
         raise ValueError(f"data.frame_size: CoinRun renders 64x64 frames, got frame_size={frame_size}")
     if agent not in AGENTS:
         raise UserError(f"data.agent: unknown CoinRun agent {agent!r} (known: {', '.join(AGENTS)})")
+    if frameskip < 1 or (agent == "expert" and frameskip != 1):
+        raise UserError(f"data.frameskip: must be >= 1 (1 for the expert agent), got {frameskip}")
     store = EpisodeStore.create(
-        root, source="coinrun", frame_size=64, fps=15, num_actions=len(ACTION_MEANINGS),
+        root, source="coinrun", frame_size=64, fps=GAME_FPS / frameskip, num_actions=len(ACTION_MEANINGS),
         action_meanings=ACTION_MEANINGS,
         extra={"levels_per_split": levels_per_split, "level_offsets": LEVEL_OFFSETS, "sticky": sticky, "hold": hold,
-               "agent": agent, "effect_names": EFFECT_NAMES, "action_effects": ACTION_EFFECTS},
+               "agent": agent, "effect_names": EFFECT_NAMES, "action_effects": ACTION_EFFECTS,
+               "distribution_mode": distribution_mode, "frameskip": frameskip},
     )
     for split_index, (split, budget) in enumerate(frames_per_split.items()):
         have = sum(e.length for e in store.episodes(split))
@@ -162,8 +180,7 @@ def generate_coinrun(
         with tqdm(total=budget, initial=have, desc=f"CoinRun {split}", unit="frame", disable=None) as bar:
             while have < budget:
                 act = policy(obs["rgb"], first)
-                env.act(act)
-                _, obs, first = env.observe()
+                obs, first = step_skipping(env, act, frameskip)
                 infos = env.get_info()
                 for i in range(num_envs):
                     ends_episode = bool(first[i])

@@ -42,6 +42,7 @@ def prepare_store(data: dict[str, Any]) -> EpisodeStore:
             str(root), data["frame_size"], data["frames"], data["levels"], data["max_episode_len"],
             num_envs=data["num_envs"], distribution_mode=data["distribution_mode"], sticky=data["sticky"],
             hold=data["hold"], seed=data["seed"], agent=data["agent"],
+            frameskip=data["frameskip"],
         )
     if source == "atari":
         from genie.data.atari import generate_atari

@@ -106,22 +106,25 @@ def dream_at(world: WorldModel, context_RThw: torch.Tensor, actions_RS: torch.Te
     for lo in range(0, len(context_RThw), batch_size):
         history = pad_history(context_RThw[lo : lo + batch_size, -world.window :], world.window).to(world.device)
         fixed_B = torch.zeros(len(history), dtype=torch.bool, device=world.device)
-        previous_B = torch.full((len(history),), -1, device=world.device)
+        taken_BA = torch.zeros(len(history), 0, dtype=torch.long, device=world.device)  # recent actions, oldest first
         for s in range(1, actions_RS.shape[1] + 1):
             action_B = actions_RS[lo : lo + batch_size, s - 1].to(world.device)
             if controls is not None:
                 action_B = controls.choose(history, action_B, held_RS[lo : lo + batch_size, s - 1]).to(world.device)
-            moving = ~(fixed_B & (action_B == previous_B))
+            read_BA = torch.cat([taken_BA, action_B[:, None]], dim=1)[:, -world.action_history :]
+            # a fixed point stays fixed while the actions the step reads stay the same
+            same = read_BA.shape == taken_BA.shape and taken_BA.shape[1] > 0
+            moving = ~(fixed_B & (read_BA == taken_BA).all(1)) if same else torch.ones_like(fixed_B)
+            taken_BA = read_BA
             if temperature > 0 or bool(moving.all()):
-                nxt = world.step(history, action_B, temperature, generator)
+                nxt = world.step(history, taken_BA, temperature, generator)
             else:
                 nxt = history[:, -1].clone()
                 if bool(moving.any()):
-                    nxt[moving] = world.step(history[moving], action_B[moving], temperature, generator)
+                    nxt[moving] = world.step(history[moving], taken_BA[moving], temperature, generator)
             if temperature <= 0:
                 fixed_B = (history == nxt[:, None]).flatten(1).all(1)
             history = torch.cat([history[:, 1:], nxt[:, None]], dim=1)
-            previous_B = action_B
             if s in kept:
                 kept[s].append(nxt.cpu())
     return {s: torch.cat(v) for s, v in kept.items()}

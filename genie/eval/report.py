@@ -20,6 +20,7 @@ from genie.eval.dream import Dream, dream_episode
 from genie.eval.evaluate import EvalClips, evaluate
 from genie.eval.grounding import grounding_figure, run_grounding
 from genie.eval.key_controls import KeyControls, fit_key_controls
+from genie.eval.key_response import KeyResponseSettings, key_response
 from genie.eval.long_play import LongPlay, long_play, long_play_settings
 from genie.eval.visualise import error_map, frame_strip, label, side_by_side, tsne_figure, upscale, write_gif, write_png
 from genie.nn.pixels import to_uint8
@@ -72,6 +73,8 @@ SUMMARY_KEYS = (
         "player_in_view_keys", "frozen_human", "frozen_keys") for h in (16, 64, 256)),
     "long_play/player_detector_accuracy", *(f"motion/{name}_{way}" for name in ("reach", "real_reach")
                                             for way in ("right", "left", "up")),
+    *(f"key_response/{start}/{name}" for start in ("walk", "start")
+      for name in ("same_way", "x_error", "real_travel", "dream_travel", "key_gain", "inferred_same_way")),
 )
 
 
@@ -85,6 +88,20 @@ def run_long_play(world: WorldModel, store: EpisodeStore, cfg: dict[str, Any], o
     write_gif(out / "long_play.gif", result.video, cfg["fps"] * 1.5)
     write_png(out / "long_play_strip.png", frame_strip(result.video, every=32, max_frames=9))
     return result
+
+
+def run_key_response(world: WorldModel, store: EpisodeStore, cfg: dict[str, Any], out: Path,
+                     controls: KeyControls | None) -> dict[str, float]:
+    """The same keys in the real game and in the dream (genie/eval/key_response.py) and ``key_response.png``, where
+    the store is CoinRun (a simulator that replays keys) and the world can take keys; else nothing."""
+    settings = KeyResponseSettings(**cfg.get("key_response", {}))
+    if settings.levels <= 0 or store.source != "coinrun" or (controls is None and world.effect_names is None):
+        return {}
+    extra = store.manifest.get("extra", {})
+    metrics, strip = key_response(world, controls, settings, extra.get("frameskip", 1),
+                                  extra.get("distribution_mode", "easy"), extra["levels_per_split"]["test"])
+    write_png(out / "key_response.png", upscale(strip, 2))
+    return metrics
 
 
 def log_summary(metrics: dict[str, float]) -> None:
@@ -101,8 +118,10 @@ def write_evaluation(run_dir: Path, store: EpisodeStore, cfg: dict[str, Any]) ->
     metrics = evaluate(world, store, cfg["split"], cfg["eval_clips"]).metrics
     metrics |= rollout_metrics(world, store, cfg["split"], cfg["rollout_clips"], temperature=cfg["temperature"],
                                seed=cfg["seed"])
-    if (played := run_long_play(world, store, cfg, out, KeyControls.load(run_dir, world.device))) is not None:
+    controls = KeyControls.load(run_dir, world.device)
+    if (played := run_long_play(world, store, cfg, out, controls)) is not None:
         metrics |= played.metrics
+    metrics |= run_key_response(world, store, cfg, out, controls)
     metrics["dream/frames_per_second"] = dream_episode(world, store, cfg["split"], cfg["episode"], cfg["steps"],
                                                        "random", cfg["temperature"], cfg["seed"]).frames_per_second
     atomic_write_bytes(out / "eval.json", json.dumps(metrics, indent=1).encode())
@@ -146,6 +165,7 @@ def write_report(run_dir: Path, store: EpisodeStore, cfg: dict[str, Any], logger
     if (played := run_long_play(world, store, cfg, out, controls)) is not None:
         metrics |= played.metrics
         files["long_play"] = out / "long_play.gif"
+    metrics |= run_key_response(world, store, cfg, out, controls)
     metrics["dream/frames_per_second"] = dream.frames_per_second
     metrics["dream/steps"] = int(len(dream.actions))
     atomic_write_bytes(out / "metrics.json", json.dumps(metrics, indent=1).encode())

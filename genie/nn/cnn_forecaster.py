@@ -8,6 +8,12 @@ Holding together over long rollouts. Trained only on real histories, a forecaste
 in a dream its history is nothing but its own output (exposure bias). With ``unroll`` > 1 each training clip has
 window + unroll frames: after the first prediction from real history, the next ``unroll - 1`` steps read the model's
 own (argmax, detached) predictions as history, and every step's cross-entropy counts (README, "Long play").
+
+Carrying an action through time. With ``action_history`` A > 1 the action conditioning reads the last A actions
+(the current one and the A - 1 before it), mixed by a small MLP, so a held key can build up speed the way the game's
+physics does (a walk from rest accelerates over several frames). Past actions a rollout does not know (those before
+its real context) are ``UNKNOWN``; training hides the oldest past actions of a share of clips the same way, so a
+dream starting from real frames reads what it will see.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ class CNNForecasterConfig:
     action_dim: int = 64
     dilations: tuple[int, ...] = (1, 2, 4, 8)
     unroll: int = 1  # training steps per clip; steps after the first read the model's own predictions
+    action_history: int = 1  # actions the conditioning reads: the current one and the action_history - 1 before it
+    unknown_past: float = 0.25  # with action_history > 1: share of training clips whose oldest past actions are hidden
 
 
 class CNNForecaster(nn.Module):
@@ -38,27 +46,63 @@ class CNNForecaster(nn.Module):
         super().__init__()
         if cfg.unroll < 1:
             raise ValueError(f"model.dynamics.net.unroll: must be >= 1, got {cfg.unroll}")
+        if cfg.action_history < 1:
+            raise ValueError(f"model.dynamics.net.action_history: must be >= 1, got {cfg.action_history}")
         self.cfg = cfg
         self.token_embedding = nn.Embedding(cfg.num_codes, cfg.token_dim)
-        self.action_embedding = nn.Embedding(cfg.num_actions, cfg.action_dim)
+        self.action_embedding = nn.Embedding(cfg.num_actions + 1, cfg.action_dim)  # the last: UNKNOWN
+        self.action_mixer = None
+        if cfg.action_history > 1:
+            self.action_mixer = nn.Sequential(nn.Linear(cfg.action_history * cfg.action_dim, cfg.action_dim),
+                                              nn.SiLU(), nn.Linear(cfg.action_dim, cfg.action_dim))
         self.stem = nn.Conv2d(cfg.window * cfg.token_dim, cfg.hidden, 3, padding=1)
         self.blocks = nn.ModuleList([FiLMResBlock(cfg.hidden, cfg.action_dim, d) for d in cfg.dilations])
         self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(cfg.hidden, cfg.num_codes, 1))
         self.copy_bias = nn.Parameter(torch.tensor(3.0))
 
     @property
+    def unknown_action(self) -> int:
+        """The index of an action nobody knows (before a rollout's real context)."""
+        return self.cfg.num_actions
+
+    @property
+    def history_frames(self) -> int:
+        """Frames of a training clip before the first predicted one: enough for the tokens and the actions."""
+        return max(self.cfg.window, self.cfg.action_history)
+
+    @property
     def clip_len(self) -> int:
         """Frames per training clip."""
-        return self.cfg.window + self.cfg.unroll
+        return self.history_frames + self.cfg.unroll
 
-    def forward(self, tokens_BThw: torch.Tensor, actions_B: torch.Tensor) -> torch.Tensor:
-        """tokens int [B, window, h, w], action int [B] -> logits [B, num_codes, h, w] of the next frame."""
+    def recent_actions(self, actions_BA: torch.Tensor) -> torch.Tensor:
+        """Actions int [B] (the current one) or [B, A'] (oldest first, the current last) -> [B, action_history]:
+        the most recent ``action_history``, left-padded with UNKNOWN."""
+        if actions_BA.dim() == 1:
+            actions_BA = actions_BA[:, None]
+        A = self.cfg.action_history
+        missing = A - actions_BA.shape[1]
+        if missing > 0:
+            pad = actions_BA.new_full((len(actions_BA), missing), self.unknown_action)
+            actions_BA = torch.cat([pad, actions_BA], dim=1)
+        return actions_BA[:, -A:]
+
+    def action_condition(self, actions_BA: torch.Tensor) -> torch.Tensor:
+        """[B] or [B, A'] actions -> the conditioning vector [B, action_dim]."""
+        e_BAE = self.action_embedding(self.recent_actions(actions_BA))
+        if self.action_mixer is None:
+            return e_BAE[:, -1]
+        return self.action_mixer(e_BAE.flatten(1))
+
+    def forward(self, tokens_BThw: torch.Tensor, actions_BA: torch.Tensor) -> torch.Tensor:
+        """tokens int [B, window, h, w], actions int [B] (the current one) or [B, A'] (the recent ones, the current
+        last; see ``recent_actions``) -> logits [B, num_codes, h, w] of the next frame."""
         B, T, h, w = tokens_BThw.shape
         if T != self.cfg.window:
             raise ValueError(f"CNN forecaster expects {self.cfg.window} history frames, got {T}")
         e_BThwE = self.token_embedding(tokens_BThw)
         x = self.stem(e_BThwE.permute(0, 1, 4, 2, 3).reshape(B, -1, h, w))
-        a_BE = self.action_embedding(actions_B)
+        a_BE = self.action_condition(actions_BA)
         for block in self.blocks:
             x = block(x, a_BE)
         logits_BKhw = self.head(x)
@@ -67,19 +111,33 @@ class CNNForecaster(nn.Module):
         copy_B1hw = self.copy_bias.to(logits_BKhw.dtype).expand(B, 1, h, w)
         return logits_BKhw.scatter_add(1, tokens_BThw[:, -1:], copy_B1hw)
 
+    def hide_old_actions(self, actions_BT: torch.Tensor) -> torch.Tensor:
+        """In a share (``unknown_past``) of the clips, the past actions older than a random number of steps become
+        UNKNOWN, as before a rollout's real context. int [B, T] -> int [B, T]."""
+        if self.cfg.action_history == 1 or not self.training:
+            return actions_BT
+        B, T = actions_BT.shape
+        known = torch.randint(0, self.cfg.action_history, (B, 1), device=actions_BT.device)  # past steps still known
+        hidden = torch.rand(B, 1, device=actions_BT.device) < self.cfg.unknown_past
+        first_known = self.history_frames - 1 - known  # the current action of the first step is never hidden
+        old = torch.arange(T, device=actions_BT.device)[None] < first_known
+        return actions_BT.masked_fill(hidden & old, self.unknown_action)
+
     def compute_loss(self, tokens_BThw: torch.Tensor, actions_BT: torch.Tensor) -> tuple[torch.Tensor, dict]:
-        """Next-frame loss on a clip: tokens int [B, window + unroll, h, w], actions int [B, window + unroll - 1]
-        (``actions[:, t]`` moves frame t to t+1). Step j predicts frame window + j from the action before it;
-        from j = 1 on, the history ends in the model's own predictions. Token accuracy is the first step's."""
-        W, steps = self.cfg.window, tokens_BThw.shape[1] - self.cfg.window
+        """Next-frame loss on a clip: tokens int [B, H + unroll, h, w], actions int [B, H + unroll - 1]
+        (``actions[:, t]`` moves frame t to t+1; H = ``history_frames``). Step j predicts frame H + j from the
+        ``window`` frames and ``action_history`` actions before it; from j = 1 on, the history ends in the model's
+        own predictions. Token accuracy is the first step's."""
+        H, W, A = self.history_frames, self.cfg.window, self.cfg.action_history
+        steps = tokens_BThw.shape[1] - H
         if steps < 1:
-            raise ValueError(f"CNN forecaster needs clips of window + unroll = {self.clip_len} frames, "
-                             f"got {tokens_BThw.shape[1]}")
-        history = tokens_BThw[:, :W]
+            raise ValueError(f"CNN forecaster needs clips of {self.clip_len} frames, got {tokens_BThw.shape[1]}")
+        actions_BT = self.hide_old_actions(actions_BT)
+        history = tokens_BThw[:, H - W : H]
         losses, first_accuracy = [], None
         for j in range(steps):
-            target = tokens_BThw[:, W + j]
-            logits_BKhw = self(history, actions_BT[:, W - 1 + j])
+            target = tokens_BThw[:, H + j]
+            logits_BKhw = self(history, actions_BT[:, H + j - A : H + j])
             losses.append(F.cross_entropy(logits_BKhw.float(), target))
             predicted = logits_BKhw.argmax(1).detach()
             if first_accuracy is None:
@@ -92,11 +150,12 @@ class CNNForecaster(nn.Module):
 
     @torch.no_grad()
     def predict_next(
-        self, tokens_BThw: torch.Tensor, actions_B: torch.Tensor, temperature: float = 0.0,
+        self, tokens_BThw: torch.Tensor, actions_BA: torch.Tensor, temperature: float = 0.0,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
-        """Next frame's tokens int64 [B, h, w]: argmax at temperature 0, else sampled from softmax(logits / T)."""
-        logits_BKhw = self(tokens_BThw, actions_B).float()
+        """Next frame's tokens int64 [B, h, w]: argmax at temperature 0, else sampled from softmax(logits / T).
+        ``actions_BA``: int [B] (the current action) or [B, A'] (the recent ones, the current last)."""
+        logits_BKhw = self(tokens_BThw, actions_BA).float()
         if temperature <= 0:
             return logits_BKhw.argmax(1)
         B, K, h, w = logits_BKhw.shape

@@ -69,6 +69,8 @@ class PlaySession:
         self.frame: np.ndarray | None = None  # uint8 [H, W, 3], what the player sees now
         self.steps = 0
         self.actions: deque[int] = deque(maxlen=history_length)  # the latest actions taken, oldest first
+        # the actions dreamed since the last start, as many as the dynamics reads (the current one excluded)
+        self.since_reset: deque[int] = deque(maxlen=max(world.action_history - 1, 0))
         self.recording: deque[tuple[np.ndarray, int]] = deque(maxlen=record_frames)  # (frame, action or START)
         self.model_rate = Rate()  # model steps per second: dynamics + decoding of one frame, batch 1
 
@@ -89,6 +91,7 @@ class PlaySession:
         frames = torch.from_numpy(np.ascontiguousarray(context_THWC[-self.world.window :]))
         self.tokens_Thw = self.world.encode(frames[None])[0]
         self.last_pressed, self.pressed_for = None, 0  # a new start: no key has been held yet
+        self.since_reset.clear()
         self.frame = to_uint8(self.world.decode(self.tokens_Thw[None, -1:]))[0, 0].cpu().numpy()
         self.recording.append((self.frame, START))
         return self.frame
@@ -104,12 +107,15 @@ class PlaySession:
         start = time.perf_counter()
         if self.game_keys is not None and action in self.game_keys.effect_of_code:
             action = self.game_keys.action_here(self.tokens_Thw, action, self.pressed_for)
-        next_hw = self.world.step(self.tokens_Thw[None], torch.tensor([action]), self.temperature, self.generator)[0]
+        recent = list(self.since_reset)[len(self.since_reset) + 1 - self.world.action_history :]
+        next_hw = self.world.step(self.tokens_Thw[None], torch.tensor([recent + [action]]), self.temperature,
+                                  self.generator)[0]
         self.frame = to_uint8(self.world.decode(next_hw[None, None]))[0, 0].cpu().numpy()
         self.model_rate.observe(time.perf_counter() - start)
         self.tokens_Thw = torch.cat([self.tokens_Thw, next_hw[None]])[-self.world.window :]
         self.steps += 1
         self.actions.append(action)
+        self.since_reset.append(action)
         self.recording.append((self.frame, action))
         return Step(self.frame, action, self.steps)
 

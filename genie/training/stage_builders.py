@@ -64,7 +64,9 @@ def module_settings(model_cfg: DictConfig, overrides: dict[str, Any]) -> dict[st
 
 
 def build_module(model_cfg: DictConfig, overrides: dict[str, Any]) -> L.LightningModule:
-    return instantiate({"_target_": model_cfg._target_, **module_settings(model_cfg, overrides)}, _convert_="all")
+    # not recursive: the optimizer / scheduler configs reach the module as they are (instantiated when it trains)
+    return instantiate({"_target_": model_cfg._target_, **module_settings(model_cfg, overrides)}, _convert_="all",
+                       _recursive_=False)
 
 
 def lam_overrides(inputs: RunInputs) -> dict[str, Any]:
@@ -103,8 +105,22 @@ def build_dynamics(inputs: RunInputs) -> StageSetup:
         build_token_store(inputs.store, tokenizer.net, lam.net, tokens_dir, header, pick_device(inputs.cfg.device))
     if is_rank_zero():
         record_in_world(inputs.run_dir, "tokens", tokens_dir)
-    module = build_module(inputs.cfg.model.dynamics, dynamics_shape(inputs, tokenizer, lam.net.num_actions))
+    overrides = dynamics_shape(inputs, tokenizer, lam.net.num_actions)
+    if inputs.cfg.model.dynamics.get("action_source", "latent") == "true":
+        overrides = true_action_overrides(inputs, overrides)
+    module = build_module(inputs.cfg.model.dynamics, overrides)
     return StageSetup(module, clip_data(inputs, "dynamics", module, tokens_dir, "tokens"))
+
+
+def true_action_overrides(inputs: RunInputs, overrides: dict[str, Any]) -> dict[str, Any]:
+    """A dynamics model conditioned on the game's true actions: one action per effect of the store's buttons."""
+    effects = inputs.store.effects()
+    if effects is None:
+        raise UserError(f"model.dynamics.action_source=true: the store {inputs.store.root} does not say what its "
+                        "true actions do (CoinRun and Atari stores do)")
+    effect_of_action, effect_names = effects
+    net = {**overrides["net"], "num_actions": len(effect_names)}
+    return {**overrides, "net": net, "effect_of_action": list(effect_of_action), "effect_names": list(effect_names)}
 
 
 def build_world(inputs: RunInputs) -> StageSetup:
