@@ -7,7 +7,7 @@ from typing import Any
 import lightning as L
 import torch
 
-from genie.models.optim import adamw_with_warmup
+from genie.models.optim import configure_optimization
 from genie.nn.cnn_forecaster import CNNForecaster, CNNForecasterConfig
 from genie.nn.maskgit import MaskGITConfig, MaskGITDynamics
 
@@ -24,7 +24,8 @@ class DynamicsModule(L.LightningModule):
     stage = "dynamics"
 
     def __init__(self, net: dict[str, Any], kind: str = "cnn", token_grid: int = 16, frame_size: int = 64,
-                 lr: float = 1e-4, weight_decay: float = 0.0, warmup_steps: int = 100):
+                 lr: float = 1e-3, weight_decay: float = 0.0, warmup_steps: int = 100,
+                 optimizer: dict[str, Any] | None = None, scheduler: dict[str, Any] | None = None):
         super().__init__()
         self.save_hyperparameters()
         # channels-last convolutions: ~1.1x the training steps/s of the default layout on a 2-core AVX2 CPU
@@ -58,4 +59,4 @@ class DynamicsModule(L.LightningModule):
             self.log(f"val/{key}", value, sync_dist=True)
 
     def configure_optimizers(self):
-        return adamw_with_warmup(self, self.hparams.lr, self.hparams.weight_decay, self.hparams.warmup_steps)
+        return configure_optimization(self)

@@ -10,7 +10,7 @@ from sklearn.metrics import normalized_mutual_info_score
 
 from genie.errors import UserError
 from genie.models.code_pairs import CodePairs
-from genie.models.optim import adamw_with_warmup
+from genie.models.optim import configure_optimization
 from genie.nn.latent_action_net import LatentActionConfig, LatentActionNet
 from genie.nn.pixels import to_model
 
@@ -18,8 +18,9 @@ from genie.nn.pixels import to_model
 class LAMModule(L.LightningModule):
     stage = "lam"
 
-    def __init__(self, net: dict[str, Any], frame_size: int = 64, lr: float = 1e-4, weight_decay: float = 0.0,
-                 warmup_steps: int = 100):
+    def __init__(self, net: dict[str, Any], frame_size: int = 64, lr: float = 1e-3, weight_decay: float = 0.0,
+                 warmup_steps: int = 100, optimizer: dict[str, Any] | None = None,
+                 scheduler: dict[str, Any] | None = None):
         super().__init__()
         self.save_hyperparameters()
         self.net = LatentActionNet(LatentActionConfig(**net), frame_size)
@@ -65,7 +66,7 @@ class LAMModule(L.LightningModule):
             self.log(f"val/{key}", value)
 
     def configure_optimizers(self):
-        return adamw_with_warmup(self, self.hparams.lr, self.hparams.weight_decay, self.hparams.warmup_steps)
+        return configure_optimization(self)
 
 
 # Options that LAM checkpoints saved before their removal still carry, with the value that made each a no-op: such a

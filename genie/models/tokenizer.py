@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
-from genie.models.optim import adamw_with_warmup
+from genie.models.optim import configure_optimization
 from genie.nn.conv_vqvae import ConvVQVAE, ConvVQVAEConfig
 from genie.nn.pixels import to_model
 from genie.nn.st_vivit import STViViT, STViViTConfig
@@ -40,7 +40,8 @@ class TokenizerModule(L.LightningModule):
     stage = "tokenizer"
 
     def __init__(self, net: dict[str, Any], kind: str = "conv", clip_len: int = 1, frame_size: int = 64,
-                 lr: float = 1e-4, weight_decay: float = 0.0, warmup_steps: int = 100):
+                 lr: float = 1e-3, weight_decay: float = 0.0, warmup_steps: int = 100,
+                 optimizer: dict[str, Any] | None = None, scheduler: dict[str, Any] | None = None):
         super().__init__()
         self.save_hyperparameters()
         self.net = build_tokenizer_net(kind, net)
@@ -103,5 +104,5 @@ class TokenizerModule(L.LightningModule):
         self.val_code_counts.zero_()
 
     def configure_optimizers(self):
-        return adamw_with_warmup(self, self.hparams.lr, self.hparams.weight_decay, self.hparams.warmup_steps)
+        return configure_optimization(self)
 

@@ -24,7 +24,7 @@ import torch
 from genie.models.code_pairs import CodePairs
 from genie.models.dynamics import DynamicsModule
 from genie.models.lam import LAMModule, code_metrics
-from genie.models.optim import adamw_with_warmup
+from genie.models.optim import configure_optimization
 from genie.models.tokenizer import build_tokenizer_net
 from genie.nn.pixels import to_model
 
@@ -36,7 +36,8 @@ class WorldTrainingModule(L.LightningModule):
     stage = "world"
 
     def __init__(self, tokenizer: dict[str, Any], lam: dict[str, Any], dynamics: dict[str, Any],
-                 dynamics_weight: float = 1.0, lr: float = 1e-3, weight_decay: float = 0.0, warmup_steps: int = 100):
+                 dynamics_weight: float = 1.0, lr: float = 1e-3, weight_decay: float = 0.0, warmup_steps: int = 100,
+                 optimizer: dict[str, Any] | None = None, scheduler: dict[str, Any] | None = None):
         super().__init__()
         self.save_hyperparameters()
         self.tokenizer = build_tokenizer_net(tokenizer["kind"], tokenizer["net"]).requires_grad_(False)
@@ -105,4 +106,4 @@ class WorldTrainingModule(L.LightningModule):
             self.log(f"val/{key}", value)
 
     def configure_optimizers(self):
-        return adamw_with_warmup(self, self.hparams.lr, self.hparams.weight_decay, self.hparams.warmup_steps)
+        return configure_optimization(self)
