@@ -58,7 +58,8 @@ def test_weight_decay_reaches_only_parameters_of_rank_two_or_more(tmp_path):
 
 
 def test_a_model_can_take_another_optimizer_from_the_command_line(tmp_path):
-    module = tokenizer_module(tmp_path, "model.tokenizer.optimizer={_target_:torch.optim.SGD,_partial_:true,momentum:0.9}")
+    sgd = "model.tokenizer.optimizer={_target_:torch.optim.SGD,_partial_:true,momentum:0.9}"
+    module = tokenizer_module(tmp_path, sgd)
     optimizer = configure_optimization(module)["optimizer"]
     assert type(optimizer) is torch.optim.SGD and optimizer.param_groups[0]["momentum"] == 0.9
     assert module.hparams.optimizer["_target_"] == "torch.optim.SGD"  # kept in the checkpoint as plain data

@@ -27,7 +27,8 @@ def test_a_two_trial_study_typed_twice_holds_four_complete_trials_with_distinct_
     for _ in range(2):
         done = train(tmp_path, *command)
         assert done.returncode == 0, done.stderr[-3000:]
-    study = optuna.load_study(study_name="tokenizer_synthetic", storage=f"sqlite:///{tmp_path / 'runs' / 'optuna.db'}")
+    storage = f"sqlite:///{tmp_path / 'runs' / 'optuna.db'}"  # the preset's default, under the cwd
+    study = optuna.load_study(study_name="tokenizer_synthetic_tiny", storage=storage)
     assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 4
     assert len({tuple(sorted(t.params.items())) for t in study.trials}) == 4
     sweeps = sorted((tmp_path / "runs").glob("multirun_*"))
