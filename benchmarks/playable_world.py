@@ -4,7 +4,7 @@ seeds through the real launcher, then score each world on what a player feels: k
 accuracy; mean and spread over seeds.
 
     python -m benchmarks.playable_world --base runs/<A> --variant default= \\
-        --variant true_actions="model.dynamics.action_source=true" --seeds 1 2 3 \\
+        --variant game_actions="model.dynamics.action_source=game" --seeds 1 2 3 \\
         [--out benchmarks/results/playable_world.json]
 
 Each variant is ``name=<Hydra overrides, space separated>`` for ``train.py stage=dynamics``. A variant's worlds are
@@ -26,11 +26,13 @@ from pathlib import Path
 import numpy as np
 
 from genie.checkpoints import read_world
+from genie.controls.key_controls import KeyControls, fit_key_controls
 from genie.data.store import EpisodeStore, atomic_write_bytes
-from genie.eval.key_controls import KeyControls, fit_key_controls
+from genie.drawing import upscale
+from genie.data.token_store import TokenStore
 from genie.eval.key_response import KeyResponseSettings, key_response
 from genie.eval.long_play import LongPlaySettings, long_play
-from genie.eval.visualise import upscale, write_png
+from genie.eval.visualise import write_png
 from genie.world import WorldModel
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,13 +52,20 @@ def train_world(base: Path, name: str, overrides: list[str], seed: int, runs_dir
     run_dir = runs_dir / f"playable_{name}_s{seed}"
     if "dynamics" in read_world(run_dir):
         return run_dir, float("nan")
-    data = [] if any(o.startswith("data") for o in overrides) else [f"data.path={read_world(base)['data']}"]
+    data = [] if any(o.startswith("data") for o in overrides) else [f"data.path={base_store(base)}"]
     command = [sys.executable, str(ROOT / "train.py"), "stage=dynamics", f"run.tokenizer={base}", f"run.lam={base}",
                f"seed={seed}", "stage.dream=false", "logger=csv", f"hydra.run.dir={run_dir}", *data, *overrides]
     log.info("training %s seed %d: %s", name, seed, shlex.join(command[1:]))
     started = time.monotonic()
     subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     return run_dir, time.monotonic() - started
+
+
+def base_store(base: Path) -> str:
+    """The episode store the base run trained on (recorded when the run ends, and in its token store from the
+    dynamics stage on)."""
+    world = read_world(base)
+    return world.get("data") or TokenStore(world["tokens"]).header["store"]
 
 
 def score_world(run_dir: Path, key_settings: KeyResponseSettings, play_settings: LongPlaySettings) -> dict[str, float]:

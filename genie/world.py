@@ -58,7 +58,7 @@ class WorldModel:
         self.tokenizer, self.lam, self.dynamics = tokenizer.eval(), lam.eval(), dynamics.eval()
         self.frame_size = frame_size
         self.window = dynamics.cfg.window
-        self.num_actions = dynamics.cfg.num_actions  # the LAM's codes, or the game's effects (action_source true)
+        self.num_actions = dynamics.cfg.num_actions  # the LAM's codes, or the game's effects (action_source game)
         self.action_history = getattr(dynamics.cfg, "action_history", 1)  # recent actions a step reads
         # where the dynamics is conditioned on the game's true actions: the name of each action (its effect)
         self.effect_names = effect_names
@@ -77,7 +77,7 @@ class WorldModel:
         frame_size = tokenizer.hparams.frame_size
         check_compatible(tokenizer, lam, dynamics, frame_size, paths)
         bf16 = fast_bf16(device) if bf16 is None else bf16
-        effect_names = dynamics.hparams.get("effect_names") if dynamics.hparams.get("action_source") == "true" else None
+        effect_names = dynamics.hparams.get("effect_names") if dynamics.hparams.get("action_source") == "game" else None
         return cls(tokenizer.net.to(device), lam.net.to(device), dynamics.net.to(device), frame_size, bf16,
                    effect_names)
 

@@ -1,4 +1,9 @@
-"""Stage 3: the dynamics model p(z_{t+1} | z_{t-W+1..t}, a_t) as a LightningModule, trained on a token store."""
+"""Stage 3: the dynamics model p(z_{t+1} | z_{t-W+1..t}, a_t) as a LightningModule, trained on a token store.
+
+``action_source``: ``latent`` (the LAM's codes, label-free: the default) or ``game``: the game's true actions, each
+mapped to its effect (CoinRun: LEFT / RIGHT / JUMP / NOTHING). A ``game`` world is the action-conditioned reference:
+the same dynamics, told what the player pressed, which separates what the dynamics can express from what the latent
+actions carry (docs/evaluation.md, "Key response")."""
 
 from __future__ import annotations
 
@@ -7,9 +12,13 @@ from typing import Any
 import lightning as L
 import torch
 
+from genie.errors import UserError
 from genie.models.optim import configure_optimization
 from genie.nn.cnn_forecaster import CNNForecaster, CNNForecasterConfig
 from genie.nn.maskgit import MaskGITConfig, MaskGITDynamics
+
+
+ACTION_SOURCES = ("latent", "game")
 
 
 def build_dynamics_net(kind: str, net: dict[str, Any]) -> torch.nn.Module:
@@ -25,9 +34,19 @@ class DynamicsModule(L.LightningModule):
 
     def __init__(self, net: dict[str, Any], kind: str = "cnn", token_grid: int = 16, frame_size: int = 64,
                  lr: float = 1e-3, weight_decay: float = 0.0, warmup_steps: int = 100,
-                 optimizer: dict[str, Any] | None = None, scheduler: dict[str, Any] | None = None):
+                 optimizer: dict[str, Any] | None = None, scheduler: dict[str, Any] | None = None,
+                 action_source: str = "latent", effect_of_action: list[int] | None = None,
+                 effect_names: list[str] | None = None):
         super().__init__()
         self.save_hyperparameters()
+        if action_source not in ACTION_SOURCES:
+            raise UserError(f"model.dynamics.action_source: unknown {action_source!r} "
+                            f"(known: {', '.join(ACTION_SOURCES)})")
+        if action_source == "game" and not effect_of_action:
+            raise UserError("model.dynamics.action_source=game needs a store whose true actions have known effects")
+        # true action id -> effect id (the conditioning of a ``game`` world)
+        self.register_buffer("effect_of_action", torch.tensor(effect_of_action or [0], dtype=torch.long),
+                             persistent=False)
         # channels-last convolutions: ~1.1x the training steps/s of the default layout on a 2-core AVX2 CPU
         self.net = build_dynamics_net(kind, net).to(memory_format=torch.channels_last)
 
@@ -43,6 +62,8 @@ class DynamicsModule(L.LightningModule):
     def compute_loss(self, batch: dict[str, torch.Tensor]):
         """Every dynamics net implements ``compute_loss(tokens [B, T, h, w], actions [B, T-1])`` and
         ``predict_next(history [B, window, h, w], action [B], temperature, generator) -> tokens [B, h, w]``."""
+        if self.hparams.action_source == "game":
+            return self.net.compute_loss(batch["tokens"], self.effect_of_action[batch["actions"]])
         return self.net.compute_loss(batch["tokens"], batch["latent_actions"])
 
     def training_step(self, batch, batch_idx):

@@ -106,7 +106,7 @@ def build_dynamics(inputs: RunInputs) -> StageSetup:
     if is_rank_zero():
         record_in_world(inputs.run_dir, "tokens", tokens_dir)
     overrides = dynamics_shape(inputs, tokenizer, lam.net.num_actions)
-    if inputs.cfg.model.dynamics.get("action_source", "latent") == "true":
+    if inputs.cfg.model.dynamics.get("action_source", "latent") == "game":
         overrides = true_action_overrides(inputs, overrides)
     module = build_module(inputs.cfg.model.dynamics, overrides)
     return StageSetup(module, clip_data(inputs, "dynamics", module, tokens_dir, "tokens"))
@@ -116,7 +116,7 @@ def true_action_overrides(inputs: RunInputs, overrides: dict[str, Any]) -> dict[
     """A dynamics model conditioned on the game's true actions: one action per effect of the store's buttons."""
     effects = inputs.store.effects()
     if effects is None:
-        raise UserError(f"model.dynamics.action_source=true: the store {inputs.store.root} does not say what its "
+        raise UserError(f"model.dynamics.action_source=game: the store {inputs.store.root} does not say what its "
                         "true actions do (CoinRun and Atari stores do)")
     effect_of_action, effect_names = effects
     net = {**overrides["net"], "num_actions": len(effect_names)}
