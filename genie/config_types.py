@@ -16,6 +16,7 @@ import typing
 from typing import Any, Literal, Union
 
 SCALARS = {bool: "true/false", int: "an int", float: "a number", str: "a string", type(None): "null"}
+PLURALS = {bool: "true/false values", int: "ints", float: "numbers", str: "strings"}
 
 
 def fits(value: Any, hint: Any) -> bool:
@@ -59,7 +60,7 @@ def describe(hint: Any) -> str:
         return SCALARS[hint]
     container = origin or hint
     if container in (list, tuple, collections.abc.Sequence, collections.abc.Iterable):
-        return f"a list of {describe(args[0])}" if args else "a list"
+        return f"a list of {PLURALS.get(args[0]) or describe(args[0])}" if args else "a list"
     if container in (dict, collections.abc.Mapping):
         return f"a mapping to {describe(args[1])}" if args else "a mapping"
     return getattr(container, "__name__", str(container))

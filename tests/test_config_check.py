@@ -40,12 +40,13 @@ def test_a_wrong_type_typed_on_the_command_line_is_one_line_naming_the_key(tmp_p
     ("+data.levels=3", "data.levels: not a setting of the synthetic data source (its settings: source,"),
     ("data.source=dvd", "data.source: expected one of 'synthetic', 'coinrun', 'atari', 'video_folder', 'store', "
                         "got 'dvd'"),
-    ("trainer.devices=1.5", "trainer.devices: expected a list of an int or a string or an int, got 1.5 (float)"),
+    ("trainer.devices=1.5", "trainer.devices: expected a list of ints or a string or an int, got 1.5 (float)"),
     ("+trainer.max_step=5", "trainer.max_step: not a setting of the Lightning Trainer"),
     ("budget.lam.batch_size=big", "budget.lam.batch_size: expected an int, got 'big' (a string)"),
     ("budget.tokenizer.max_steps=many", "budget.tokenizer.max_steps: expected an int, got 'many' (a string)"),
     ("+budget.tokenizer.lr=1", "budget.tokenizer.lr: not a setting of the Lightning Trainer (nor batch_size)"),
     ("+budget.tokeniser={batch_size: 4}", "budget.tokeniser: not a stage (stages: tokenizer, lam, dynamics, world)"),
+    ("tags=dev", "tags: expected a list of strings, got 'dev' (a string): e.g. tags=[ablation,lr]"),
 ])
 def test_each_group_names_the_key_and_what_it_expected(tmp_path, override, message):
     with pytest.raises(UserError) as raised:

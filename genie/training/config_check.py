@@ -97,9 +97,11 @@ DATA_SOURCES: dict[str, type] = {"synthetic": SyntheticData, "coinrun": CoinRunD
 # --- the checks -------------------------------------------------------------------------------------------------------
 
 def check_config(cfg: DictConfig) -> None:
-    """UserError listing every problem (``; ``-separated, one line) of the model, data, trainer, budget and
-    stage.world settings."""
+    """UserError listing every problem (``; ``-separated, one line) of the model, data, trainer, budget,
+    stage.world and tags settings."""
     problems = [*model_problems(cfg), *data_problems(cfg), *trainer_problems(cfg), *budget_problems(cfg)]
+    if not fits(tags := resolved(cfg.get("tags", [])), list[str]):
+        problems.append(f"tags: expected {describe(list[str])}, got {found(tags)}: e.g. tags=[ablation,lr]")
     if problems:
         raise UserError("; ".join(problems))
 

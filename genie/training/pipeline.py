@@ -29,6 +29,7 @@ from genie.checkpoints import STAGES, read_world, record_in_world, resolve_check
 from genie.data.prepare import prepare_store
 from genie.errors import UserError
 from genie.training.config_check import check_config
+from genie.training.config_tree import log_config_tree
 from genie.training.distributed import is_rank_zero, join_launched_processes, rank_zero_first
 from genie.training.stage_builders import BUILDERS, EARLIER_STAGES, RunInputs
 from genie.training.stage_trainer import stage_trainer
@@ -41,6 +42,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     """Run the stages of ``cfg.stage``; returns each fitted stage's last validation metrics
     (``<stage>/val/<name>``) and, when the run dreams, the report's metrics."""
     check_config(cfg)  # wrong types and unknown keys stop the run here, as one line
+    if is_rank_zero():
+        log_config_tree(cfg)
     join_launched_processes()
     compiled_stages(cfg)  # a bad entry stops the run before any stage trains
     L.seed_everything(cfg.seed, workers=True)
