@@ -61,9 +61,8 @@ def main() -> None:
     world = WorldModel.load(args.run_dir)
     store = open_store(Path(args.run_dir), world, settings.split)
     keymap = settings.keymap(world.num_actions)
-    keys_of_game = None
-    if store is not None:  # the arrow keys as the game's controls, as dream.py mode=play does
-        keymap, keys_of_game = game_keys(world, store, settings, keymap, Path(args.run_dir))
+    # the arrow keys as the game's controls, as dream.py mode=play does
+    settings, keymap, keys_of_game = game_keys(world, store, settings, keymap, Path(args.run_dir))
     server = PlayServer(world, store, settings, keymap, run_name=Path(args.run_dir).name, game_keys=keys_of_game)
     with BackgroundServer(server.app()) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)

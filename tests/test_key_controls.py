@@ -5,9 +5,11 @@ import numpy as np
 import torch
 
 from genie.data.token_store import TokenStore
-from genie.eval.key_controls import KeyControls, codes_ahead, fit_key_controller, hold_counts
+from genie.controls.key_controller import KeyController, KeyControllerConfig
+from genie.controls.key_controls import KeyControls, fit_key_controller
+from genie.controls.key_map import NO_CODE, KeyMap
+from genie.controls.transitions import codes_ahead, hold_counts
 from genie.eval.long_play import LongPlaySettings, long_play
-from genie.nn.key_controller import KeyController, KeyControllerConfig
 from genie.play.session import GameKeys, PlaySession
 
 WALL, STILL = 1, 3  # token at the centre that blocks a move; the code of "nothing moved"
@@ -31,9 +33,10 @@ def blocked_world_store(root, episodes=12, length=40, seed=0) -> TokenStore:
 def test_the_controller_learns_what_a_key_means_where_the_player_is(tmp_path):
     store = blocked_world_store(tmp_path / "tokens")
     torch.manual_seed(0)
-    controller, metrics = fit_key_controller(store, [0, 1, 2, 3], ["LEFT", "RIGHT", "JUMP", "NOTHING"], window=2,
-                                             num_codes=8, num_actions=4, steps=300, lookahead=0, batch_size=32,
-                                             lr=3e-3)
+    controls = fit_key_controller(store, [0, 1, 2, 3], ["LEFT", "RIGHT", "JUMP", "NOTHING"], window=2, num_codes=8,
+                                  num_actions=4, steps=300, lookahead=0, batch_size=32, lr=3e-3)
+    controller, metrics = controls.controller, controls.metrics
+    assert controls.key_map.codes == [0, 1, 2, STILL]  # the key map: each effect's most frequent code
     assert metrics["transitions"] == 3 * 38  # every val transition with 2 frames of history
     assert metrics["fixed_map_accuracy"] < 0.8 < metrics["controller_accuracy"]
     tokens = torch.zeros(2, 2, 8, 8, dtype=torch.long)
@@ -66,9 +69,9 @@ def test_the_controller_learns_that_a_walk_starts_with_the_code_of_standing_stil
         store.add_episode(f"e{i}", "val" if i >= 8 else "train", tokens, codes, keys)
     store.mark_complete()
     torch.manual_seed(0)
-    controller, metrics = fit_key_controller(store, [0, 1, 2], ["LEFT", "RIGHT", "JUMP"], window=1, num_codes=8,
-                                             num_actions=4, steps=300, held_frames=4, lookahead=0, batch_size=32,
-                                             lr=3e-3)
+    controls = fit_key_controller(store, [0, 1, 2], ["LEFT", "RIGHT", "JUMP"], window=1, num_codes=8, num_actions=4,
+                                  steps=300, held_frames=4, lookahead=0, batch_size=32, lr=3e-3)
+    controller, metrics = controls.controller, controls.metrics
     # the fixed map misses each walk's first frame
     assert metrics["controller_accuracy"] > 0.95 > 0.9 > metrics["fixed_map_accuracy"]
     tokens = torch.zeros(2, 1, 8, 8, dtype=torch.long)
@@ -77,26 +80,28 @@ def test_the_controller_learns_that_a_walk_starts_with_the_code_of_standing_stil
 
 def test_key_controls_round_trip_through_the_run_directory(tmp_path):
     controller = KeyController(KeyControllerConfig(num_codes=8, num_actions=4, window=2))
-    controls = KeyControls(controller.eval(), ["LEFT", "RIGHT"], {"controller_accuracy": 0.9})
+    controls = KeyControls(controller.eval(), KeyMap(["LEFT", "RIGHT"], [3, 1], [0.7, 0.8]), {"controller_accuracy": 0.9})
     controls.save(tmp_path)
     loaded = KeyControls.load(tmp_path)
     history = torch.randint(0, 8, (3, 5, 8, 8))  # longer than the window: the newest frames are used
     effects, held = torch.tensor([0, 1, 1]), torch.tensor([1, 2, 9])
     assert torch.equal(loaded.choose(history, effects, held), controls.choose(history, effects, held))
-    assert loaded.effect_names == ["LEFT", "RIGHT"] and KeyControls.load(tmp_path / "elsewhere") is None
+    assert loaded.key_map == controls.key_map and loaded.effect_names == ["LEFT", "RIGHT"]
+    assert KeyControls.load(tmp_path / "elsewhere") is None
 
 
 def untrained_controls(world) -> KeyControls:
     torch.manual_seed(0)
     cfg = KeyControllerConfig(num_codes=world.tokenizer.num_codes, num_actions=world.num_actions, num_effects=2,
                               window=world.window)
-    return KeyControls(KeyController(cfg).eval(), ["LEFT", "RIGHT"], {})
+    key_map = KeyMap(["LEFT", "RIGHT"], [NO_CODE, 0], [0.0, 1.0])  # a=0 sends RIGHT; no code sends LEFT
+    return KeyControls(KeyController(cfg).eval(), key_map, {})
 
 
 def test_a_session_with_game_keys_takes_the_code_the_controller_picks(world, store):
     controls = untrained_controls(world)
     default = 0
-    session = PlaySession(world, default_action=default, game_keys=GameKeys(controls, {default: 1}))
+    session = PlaySession(world, default_action=default, game_keys=GameKeys(controls))
     episode = store.episodes("test")[0]
     session.reset(store.frames(episode.name)[: world.window])
     for held in (1, 2, 3):  # no key pressed: the default action, held one frame longer at every step

@@ -86,17 +86,6 @@ def test_the_report_scores_long_play_and_writes_its_gif(trained_run):
     assert np.asarray(video).std() > 0
 
 
-def test_controls_give_each_effect_the_code_it_is_most_over_represented_in():
-    from genie.eval.controls import assign_codes
-
-    counts = np.array([[50, 5, 5, 40],    # code 0: mostly LEFT
-                       [5, 60, 5, 30],    # code 1: RIGHT
-                       [0, 0, 20, 10],    # code 2: JUMP
-                       [10, 10, 5, 200],  # code 3: NOTHING
-                       [0, 0, 0, 0]])     # code 4: unused
-    assert assign_codes(counts) == {0: 0, 1: 1, 2: 2, 3: 3}
-
-
 class CountingStillDynamics(BandDynamics):
     """Action 0 leaves the frame as it is; the others move their band. Counts the rows it is asked to step."""
 

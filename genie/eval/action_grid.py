@@ -7,22 +7,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from genie.controls.previews import action_rollouts
 from genie.data.store import EpisodeStore
-from genie.eval.visualise import label, upscale
-from genie.nn.pixels import to_uint8
+from genie.drawing import label, upscale
 from genie.world import WorldModel
-
-
-@torch.no_grad()
-def action_rollouts(world: WorldModel, context_Thw: torch.Tensor, steps: int, temperature: float = 0.0,
-                    seed: int | None = None) -> np.ndarray:
-    """One cell per latent action from the same context: tokens int [T, h, w] -> uint8 [K, steps + 1, H, W, 3];
-    row a starts at the context's last frame and holds action a for ``steps`` frames (also the play page's previews)."""
-    K = world.num_actions
-    context_KThw = context_Thw[None].expand(K, -1, -1, -1)
-    actions_KS = torch.arange(K)[:, None].expand(K, steps)
-    tokens = world.rollout(context_KThw, actions_KS, temperature, seed)[:, context_Thw.shape[0] - 1 :]
-    return to_uint8(world.decode(tokens)).cpu().numpy()
 
 
 @torch.no_grad()

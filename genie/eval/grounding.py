@@ -15,9 +15,9 @@ from typing import Callable
 
 import numpy as np
 
+from genie.controls.transitions import LabelledTransitions, labelled_token_store
 from genie.data.store import EpisodeStore
 from genie.data.token_store import TokenStore
-from genie.eval.key_controls import LabelledTransitions, labelled_token_store
 from genie.eval.metrics import majority_map
 from genie.eval.visualise import save_figure
 

@@ -30,8 +30,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
+from genie.controls.key_controls import KeyControls
 from genie.data.coinrun import ACTION_MEANINGS, EFFECT_NAMES, LEVEL_OFFSETS, make_env, step_skipping
-from genie.eval.key_controls import KeyControls
 from genie.eval.long_play import dream_at
 from genie.eval.metrics import psnr_of_mean_mse as psnr
 from genie.eval.scene_motion import camera_shift

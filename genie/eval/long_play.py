@@ -5,7 +5,7 @@ From ``starts`` held-out windows of real frames the world dreams ``steps`` frame
 * each latent action held for the whole rollout (``held``), and
 * a human-like policy (``human``): a random latent action held for ``hold`` frames, then another,
   ``human_sequences`` different sequences per start, and
-* where the run has key controls (genie/eval/key_controls.py), a human-like player of the game's keys (``keys``):
+* where the run has key controls (genie/controls/key_controls.py), a human-like player of the game's keys (``keys``):
   a random key (CoinRun: LEFT, RIGHT, JUMP or NOTHING) held for ``hold`` frames, each frame's latent action chosen
   by the key controller from the dreamed history, as play does.
 
@@ -33,13 +33,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from genie.controls.key_controls import KeyControls
+from genie.controls.transitions import hold_counts
 from genie.data.clips import PixelClips
 from genie.data.store import EpisodeStore
-from genie.eval.key_controls import KeyControls, hold_counts
+from genie.drawing import label, upscale
 from genie.eval.player_view import fit_player_detector, reconstruct, sample_frames
 from genie.eval.realism import real_against_real, two_sample_score
 from genie.eval.scene_motion import frozen_rate, walk_from_rest
-from genie.eval.visualise import label, upscale
 from genie.nn.pixels import to_uint8
 from genie.world import WorldModel, pad_history
 

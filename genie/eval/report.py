@@ -12,17 +12,18 @@ from typing import Any
 import numpy as np
 import torch
 
+from genie.controls.key_controls import KeyControls, fit_key_controls
 from genie.data.store import EpisodeStore, atomic_write_bytes
 from genie.device import pick_device
+from genie.drawing import label, upscale
 from genie.eval.action_grid import action_grid_video
 from genie.eval.controllability import rollout_metrics
 from genie.eval.dream import Dream, dream_episode
 from genie.eval.evaluate import EvalClips, evaluate
 from genie.eval.grounding import grounding_figure, run_grounding
-from genie.eval.key_controls import KeyControls, fit_key_controls
 from genie.eval.key_response import KeyResponseSettings, key_response
 from genie.eval.long_play import LongPlay, long_play, long_play_settings
-from genie.eval.visualise import error_map, frame_strip, label, side_by_side, tsne_figure, upscale, write_gif, write_png
+from genie.eval.visualise import error_map, frame_strip, side_by_side, tsne_figure, write_gif, write_png
 from genie.nn.pixels import to_uint8
 from genie.wandb_runs import report_group
 from genie.world import WorldModel

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from genie.controls.key_controls import KeyControls, fit_run_key_map
 from genie.data.store import EpisodeStore
 from genie.device import pick_device
 from genie.errors import UserError
@@ -35,36 +37,31 @@ def open_store(run_dir: Path, world: WorldModel, split: str, override: str | Non
     return store
 
 
-def game_keys(world: WorldModel, store: EpisodeStore, cfg: PlaySettings, keymap: dict[str, int],
-              run_dir: Path) -> tuple[dict[str, int], GameKeys | None]:
-    """Arrow keys and space as the game's controls where the store's true actions ground the latent codes (CoinRun,
-    Atari): left, right and up take the codes of LEFT, RIGHT and JUMP (or UP), space FIRE, and the code of NOTHING
-    (or NOOP) becomes ``cfg.default_action`` (genie/eval/controls.py); other keys keep ``keymap``'s actions that
-    are left. Where the run has key controls (its report fitted them), those codes stand for their effects and the
-    key controller picks each frame's code."""
-    from genie.eval.controls import NO_KEY_EFFECTS, ground_controls
-    from genie.eval.key_controls import KeyControls
-
-    controls = ground_controls(world, store)
-    if not controls or not controls["keys"]:
-        return keymap, None
-    grounded = controls["keys"]
-    for name in NO_KEY_EFFECTS:
-        if name in controls["effects"]:
-            cfg.default_action = controls["effects"][name]["code"]
-    taken = {*grounded.values(), cfg.default_action}
+def game_keys(world: WorldModel, store: EpisodeStore | None, settings: PlaySettings, keymap: dict[str, int],
+              run_dir: Path) -> tuple[PlaySettings, dict[str, int], GameKeys | None]:
+    """Arrow keys and space as the game's controls where the run has a key map (genie/controls/key_map.py): the one
+    its report fitted and scored with its key controls, else one fitted the same way now on the store's labelled
+    train transitions (CoinRun, Atari). Left, right and up send the codes of LEFT, RIGHT and JUMP (or UP), space
+    FIRE's, and NOTHING's (or NOOP's) becomes the default action; other keys keep ``keymap``'s actions that are
+    left. Where the run has key controls, the key controller picks each frame's code for the key's effect.
+    -> (settings with that default action, key map, the key controller's keys or None)."""
+    controls = None if world.effect_names is not None else KeyControls.load(run_dir, world.device)
+    key_map = controls.key_map if controls is not None else fit_run_key_map(run_dir, world, store)
+    grounded = key_map.browser_keys() if key_map is not None else {}
+    if not grounded:
+        return settings, keymap, None
+    if (still := key_map.no_key_code()) is not None:
+        settings = replace(settings, default_action=still)
+    taken = {*grounded.values(), settings.default_action}
     rest = {k: a for k, a in keymap.items() if k not in grounded and a not in taken}
-    print("play: arrow keys and space act as the game's controls, grounded on the store's true actions: " + ", ".join(
-        f"{name} = a={g['code']} ({g['precision']:.0%} of its clips)" for name, g in controls["effects"].items()))
-    fitted = KeyControls.load(run_dir, world.device)
-    if fitted is None:
-        return grounded | rest, None
-    effect_of_code = {g["code"]: fitted.effect_names.index(name) for name, g in controls["effects"].items()
-                      if name in fitted.effect_names}
+    source = "the run's key controls" if controls is not None else "fitted on the store's true actions"
+    print(f"play: arrow keys and space act as the game's controls ({source}): {key_map.describe()}")
+    if controls is None:
+        return settings, grounded | rest, None
     print(f"play: the key controller picks each frame's latent action for those keys "
-          f"({fitted.metrics['controller_accuracy']:.0%} of held-out codes right, the fixed map "
-          f"{fitted.metrics['fixed_map_accuracy']:.0%})")
-    return grounded | rest, GameKeys(fitted, effect_of_code)
+          f"({controls.metrics['controller_accuracy']:.0%} of held-out codes right, the fixed map "
+          f"{controls.metrics['fixed_map_accuracy']:.0%})")
+    return settings, grounded | rest, GameKeys(controls)
 
 
 def play(run_dir: Path, settings: dict[str, Any]) -> None:
@@ -77,8 +74,8 @@ def play(run_dir: Path, settings: dict[str, Any]) -> None:
     store = open_store(run_dir, world, cfg.split, settings.get("store"))
     print(f"play: {run_dir} ({world.num_actions} latent actions, {world.frame_size}px frames)")
     keys_of_game = None
-    if cfg.keys is None and store is not None:
-        keymap, keys_of_game = game_keys(world, store, cfg, keymap, Path(run_dir))
+    if cfg.keys is None:
+        cfg, keymap, keys_of_game = game_keys(world, store, cfg, keymap, Path(run_dir))
     if cfg.ui == "terminal":
         from genie.play.terminal import run_terminal
 

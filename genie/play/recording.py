@@ -9,7 +9,7 @@ import av
 import imageio.v3 as iio
 import numpy as np
 
-from genie.eval.visualise import label, upscale
+from genie.drawing import label, upscale
 from genie.play.session import START
 
 FORMATS = {"gif": "image/gif", "mp4": "video/mp4"}

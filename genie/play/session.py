@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from genie.controls.key_controls import KeyControls
+from genie.controls.previews import action_rollouts
 from genie.errors import UserError
-from genie.eval.action_grid import action_rollouts
-from genie.eval.key_controls import KeyControls
 from genie.nn.pixels import to_uint8
 from genie.play.rate import Rate
 from genie.world import WorldModel
@@ -30,14 +30,14 @@ def check_action(action: object, num_actions: int, where: str = "action") -> int
     return action
 
 
-@dataclass
 class GameKeys:
     """The game's keys through the key controller: the latent codes the keys send (and the default action), each
-    standing for an effect (its index in ``controls.effect_names``), become the code the controller picks for that
-    effect from the current history (genie/eval/key_controls.py)."""
+    standing for an effect in the controls' key map, become the code the controller picks for that effect from the
+    current history (genie/controls/key_controls.py)."""
 
-    controls: KeyControls
-    effect_of_code: dict[int, int]
+    def __init__(self, controls: KeyControls):
+        self.controls = controls
+        self.effect_of_code = controls.key_map.effect_of_code()  # {code a key sends: its effect index}
 
     def action_here(self, tokens_Thw: torch.Tensor, code: int, held: int) -> int:
         """The latent action the key sending ``code`` means here, held for ``held`` frames (1: pressed now)."""
