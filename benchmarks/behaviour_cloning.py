@@ -8,7 +8,7 @@
    simulator) plays the train levels (``data=coinrun_expert``, generated on first use; its true buttons are stored
    but only used where said).
 2. The run's LAM labels every step of those videos with a latent action.
-3. A policy (genie/eval/behaviour_cloning.py) learns the latent action from the last two frames: no true labels.
+3. A policy (benchmarks/cloned_policy.py) learns the latent action from the last two frames: no true labels.
    Its codes become buttons through a map fitted on ``n`` labelled steps, drawn at random (``--draws`` times).
 4. The oracle: the same policy trained on every true button.
 5. Everything plays procgen CoinRun on held-out test levels: random buttons, one button held throughout (RIGHT+UP,
@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.cloned_policy import ClonedPlayer, Demonstrations, clone, play_coinrun
 from genie.data.coinrun import ACTION_MEANINGS, ExpertPolicy, RandomPolicy
-from genie.eval.behaviour_cloning import ClonedPlayer, Demonstrations, clone, play_coinrun
 from genie.eval.metrics import majority_map
 from genie.eval.visualise import save_figure
 from genie.world import WorldModel

@@ -5,7 +5,7 @@ train transitions, scored on the held-out test levels, beside the supervised cei
                                    [--probe-clips 6000] [--out benchmarks/results/grounding.json]
 
 The ceiling is an inverse-dynamics model with the LAM encoder's architecture trained on every true label of the
-train split (genie/eval/inverse_dynamics.py); its effect head's accuracy is what a labelled model reaches on the same
+train split (benchmarks/inverse_dynamics.py); its effect head's accuracy is what a labelled model reaches on the same
 held-out transitions. The probe asks whether the codes lose what the LAM saw: a logistic regression from the LAM
 encoder's vector before quantisation (the same unsupervised LAM) to the effect, fitted on the same numbers of labels
 (train clips drawn at random, every test clip). Writes the JSON and a plot beside it (``<out>.png``).
@@ -25,12 +25,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from benchmarks.inverse_dynamics import ceiling_scores, train_inverse_dynamics
 from genie.checkpoints import read_world
 from genie.data.clips import PixelClips
 from genie.data.store import EpisodeStore
 from genie.data.token_store import TokenStore
 from genie.eval.grounding import LABELS, grounding_curve, grounding_figure, over_draws
-from genie.eval.inverse_dynamics import ceiling_scores, train_inverse_dynamics
 from genie.nn.pixels import to_model
 from genie.world import WorldModel
 

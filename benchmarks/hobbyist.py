@@ -7,7 +7,7 @@
 The video run trained on a screen recording imported from a folder (``data=video_folder``: no actions); the Atari
 run on the same game with its true actions saved (``data=atari``). Both reports are read as they are. The video
 run's latent actions are also scored against the actions that made the recording (``<recording>.actions.npy``,
-saved by ``genie.data.recording``; the import never reads them): its test block's transitions are matched to the
+saved by ``benchmarks/screen_recording.py``; the import never reads them): its test block's transitions are matched to the
 recording's frames through each episode's ``first_frame``, so both runs get a latent <-> true action NMI.
 """
 

@@ -157,9 +157,10 @@ def stores_of_both_agents(store) -> dict:
 
 def latent_actions_vs_ceiling(run: Path, ceiling_steps: int) -> dict:
     """NMI of the run's latent actions with true actions and effects on random-agent and scripted-agent CoinRun,
-    beside the supervised ceiling (the LAM's encoder trained on true labels, genie/eval/inverse_dynamics.py)."""
+    beside the supervised ceiling (the LAM's encoder trained on true labels, benchmarks/inverse_dynamics.py)."""
+    from inverse_dynamics import supervised_ceiling  # benchmarks/inverse_dynamics.py, as this script is run
+
     from genie.eval.evaluate import evaluate
-    from genie.eval.inverse_dynamics import supervised_ceiling
     from genie.runs import open_store_of_run
 
     store = open_store_of_run(run)  # the ceiling trains on the run's own store

@@ -3,7 +3,7 @@
     python benchmarks/video_import.py [--game Breakout] [--seconds 200] [--folder data/recordings/breakout]
                                       [--frame-size 64] [--fit stretch] [--out benchmarks/results/video_import.json]
 
-The recording (``genie.data.recording``: ALE at 30 fps, keys held like a person holds them, 420x320 H.264) is made
+The recording (``benchmarks/screen_recording.py``: ALE at 30 fps, keys held like a person holds them, 420x320 H.264) is made
 once into ``--folder`` and reused. The import (decode, fit to the frame size, split by time, write the store) runs
 into a fresh temporary store and is timed end to end; frames/s counts the frames decoded.
 """
@@ -16,7 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from genie.data.recording import record_gameplay
+from screen_recording import record_gameplay  # benchmarks/screen_recording.py, as this script is run
+
 from genie.data.summary import describe
 from genie.data.video_import import import_video_folder
 

@@ -7,7 +7,7 @@ import torch
 
 from genie.data.coinrun import ACTION_MEANINGS, ExpertPolicy, RandomPolicy
 from genie.data.store import EpisodeStore
-from genie.eval.behaviour_cloning import ClonedPlayer, Demonstrations, clone, play_coinrun
+from benchmarks.cloned_policy import ClonedPlayer, Demonstrations, clone, play_coinrun
 from genie.nn.latent_action_net import LatentActionConfig, LatentActionNet
 
 RIGHT, RIGHT_UP = ACTION_MEANINGS.index("RIGHT"), ACTION_MEANINGS.index("RIGHT+UP")

@@ -33,7 +33,7 @@ def test_chosen_actions_are_cycled_to_the_requested_length():
 def test_supervised_inverse_dynamics_learns_the_true_actions_of_a_sprite_world(tmp_path):
     """The LAM's ceiling: the LAM encoder trained on true labels names the sprite's moves on held-out episodes."""
     from genie.data.synthetic import generate_synthetic
-    from genie.eval.inverse_dynamics import ceiling_scores, train_inverse_dynamics
+    from benchmarks.inverse_dynamics import ceiling_scores, train_inverse_dynamics
     from genie.nn.latent_action_net import LatentActionConfig
 
     store = generate_synthetic(str(tmp_path / "sprites"), 32, {"train": 200, "val": 1, "test": 8}, 24, seed=1)
