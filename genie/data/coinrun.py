@@ -78,7 +78,7 @@ class ExpertPolicy:
     saves each env's state and plays, from it, each of its moves for ``commit`` steps followed by jumping right up to
     ``horizon`` steps; it takes the first move that neither dies nor runs out of time on the way (RIGHT+UP, then
     RIGHT, NOOP, LEFT+UP, LEFT, UP), and restores the state. Waiting for a saw to pass or backing off a pit is what
-    sets it apart from holding RIGHT+UP (README, "Behaviour cloning from unlabelled video")."""
+    sets it apart from holding RIGHT+UP (docs/experiments/2026-12-03-behaviour-cloning.md)."""
 
     RIGHT_UP = ACTION_MEANINGS.index("RIGHT+UP")
     MOVES = tuple(ACTION_MEANINGS.index(m) for m in ("RIGHT+UP", "RIGHT", "NOOP", "LEFT+UP", "LEFT", "UP"))
