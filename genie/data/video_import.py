@@ -211,7 +211,7 @@ def import_video_folder(
     """Bring the store at ``root`` up to date with the videos under ``folder``; returns it and what this run did.
     Writes nothing when the store is already up to date."""
     if folder is None:
-        raise UserError("data.path: set it to a folder of videos, e.g. data=video_folder data.path=~/videos")
+        raise UserError("data.path: set it to a folder of videos, e.g. data=video_folder data.path=$HOME/videos")
     folder = Path(folder).expanduser().resolve()
     if not folder.is_dir():
         raise UserError(f"data.path={folder}: no such folder")
