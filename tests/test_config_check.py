@@ -99,16 +99,9 @@ NET_YAMLS = {  # each net config dataclass and the YAML that configures it
     "model/dynamics/cnn.yaml": NET_CONFIGS["dynamics"]["cnn"],
     "model/dynamics/maskgit.yaml": NET_CONFIGS["dynamics"]["maskgit"],
 }
-NN_DEFAULTS_PENDING = pytest.mark.xfail(
-    strict=True, reason="genie/nn dataclass defaults still differ from the YAML (conv VQ-VAE stem / commitment / "
-                        "restart_threshold, LAM history / warp / flow_block, MaskGIT patch): issue #26 item 4 aligns "
-                        "them in genie/nn; drop this mark then")
 
 
-@pytest.mark.parametrize("option", [
-    pytest.param(option, marks=NN_DEFAULTS_PENDING) if option in (
-        "model/tokenizer/conv_vqvae.yaml", "model/lam/conv.yaml", "model/dynamics/maskgit.yaml") else option
-    for option in NET_YAMLS])
+@pytest.mark.parametrize("option", list(NET_YAMLS))
 def test_every_net_config_default_is_its_yamls(option):
     net = yaml_defaults(Path(CONFIGS) / option)["net"]
     literal = {k: v for k, v in net.items() if not (isinstance(v, str) and "${" in v)}

@@ -23,9 +23,9 @@ class ConvVQVAEConfig:
     downsamples: int = 2  # 64x64 frames -> 16x16 tokens
     res_blocks: int = 2
     decay: float = 0.99
-    commitment: float = 0.25
-    restart_threshold: float = 1.0
-    stem: str = "strided"  # strided | patch (the default of checkpoints that predate the setting)
+    commitment: float = 0.1
+    restart_threshold: float = 0.01
+    stem: str = "patch"  # patch | strided
 
 
 STEMS = {"strided": (downsampler, upsampler), "patch": (patch_encoder, patch_decoder)}

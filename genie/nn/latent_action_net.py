@@ -38,7 +38,7 @@ FLOW_PIXELS = 4.0  # pixels of flow per unit of decoder output: moves of a few p
 class LatentActionConfig:
     num_actions: int = 16
     window: int = 4  # history frames in a clip
-    history: int | None = None  # of those, how many the encoder and decoder read (the most recent); None: all
+    history: int | None = 1  # of those, how many the encoder and decoder read (the most recent); None: all
     code_dim: int = 32
     hidden: int = 64
     downsamples: int = 3  # 64x64 -> 8x8 encoder features
@@ -48,8 +48,8 @@ class LatentActionConfig:
     restart_threshold: float = 0.3
     entropy_weight: float = 0.001
     entropy_temperature: float = 1.0
-    warp: bool = False  # decode as x_t moved along a predicted flow field plus a residual (else: x_t + residual)
-    flow_block: int = 1  # with warp: the flow is averaged over blocks this many pixels wide (8: one move per 8x8)
+    warp: bool = True  # decode as x_t moved along a predicted flow field plus a residual (else: x_t + residual)
+    flow_block: int = 8  # with warp: the flow is averaged over blocks this many pixels wide (one move per 8x8)
 
 
 @dataclass

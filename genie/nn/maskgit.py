@@ -57,7 +57,7 @@ class MaskGITConfig:
     heads: int = 4
     mlp_ratio: int = 4
     max_grid: int = 16  # largest token grid side the position embeddings cover
-    patch: int = 1  # p x p tokens share one transformer position (N = h * w / p^2): 1 as in Genie, 2 is 4x cheaper
+    patch: int = 2  # p x p tokens share one transformer position (N = h * w / p^2): 2 is 4x cheaper, 1 as in Genie
     targets: str = "last"  # last | all: which frames of a training clip are masked and predicted
     decode_steps: int = 6
     schedule: str = "cosine"  # cosine | linear: fraction of tokens still masked after each decoding pass
