@@ -17,7 +17,7 @@ import torch
 from genie.data.store import atomic_write_bytes
 from genie.errors import CheckpointMismatch, UserError
 from genie.models.dynamics import DynamicsModule
-from genie.models.lam import LAMModule, drop_removed_options
+from genie.models.lam import LAMModule
 from genie.models.tokenizer import TokenizerModule
 
 STAGES = ("tokenizer", "lam", "dynamics")
@@ -70,16 +70,12 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 
 
 def load_module(path: str | Path, stage: str) -> L.LightningModule:
-    """Rebuild a stage's LightningModule from its checkpoint (weights only; no pickled code is run). A LAM saved
-    before some of its options were removed loads when it had them off (see ``genie.models.lam.REMOVED_OPTIONS``)."""
+    """Rebuild a stage's LightningModule from its checkpoint (weights only; no pickled code is run)."""
     path = Path(path)
     ckpt = load_checkpoint(path)
     cls = MODULES[stage]
-    hparams = ckpt["hyper_parameters"]
-    if stage == "lam" and isinstance(hparams, dict):
-        hparams = drop_removed_options(hparams, path)
     try:
-        module = cls(**hparams)
+        module = cls(**ckpt["hyper_parameters"])
         module.load_state_dict(ckpt["state_dict"])
     except (TypeError, ValueError, RuntimeError) as e:  # unknown settings, missing or misshapen weights
         raise CheckpointMismatch(f"{path}: not a {stage} checkpoint ({str(e).splitlines()[0]})") from e

@@ -1,5 +1,4 @@
-"""The latent action net's options: how much history it reads and the flow-warping decoder; and LAM checkpoints
-saved with options that have since been removed."""
+"""The latent action net's options: how much history it reads and the flow-warping decoder; LAM checkpoints."""
 
 import pytest
 import torch
@@ -64,29 +63,13 @@ def test_a_flow_block_that_does_not_divide_the_frame_is_refused_naming_its_key()
         LatentActionNet(LatentActionConfig(warp=True, flow_block=5), 32)
 
 
-def test_old_lam_checkpoints_load_without_removed_options_left_off_and_name_one_left_on(tmp_path):
-    """A checkpoint saved before expected_next, history_adversary_weight and relative_error_floor were removed loads
-    when it had them at their no-op values; one trained with an option on is refused naming its file and key."""
+def test_a_lam_checkpoint_with_an_option_this_version_does_not_have_is_refused_naming_its_file(tmp_path):
     torch.manual_seed(0)
-    net = {"window": 2, "code_dim": 8, "hidden": 16, "downsamples": 2}
-    module = LAMModule(net, frame_size=32)
-
-    def save(name, net_extra, module_extra):
-        hparams = {**dict(module.hparams), "net": {**net, **net_extra}, **module_extra}
-        torch.save({"state_dict": module.state_dict(), "hyper_parameters": hparams}, tmp_path / name)
-        return tmp_path / name
-
-    old = save("old.ckpt", {"expected_next": False, "history_adversary_weight": 0.0}, {"relative_error_floor": 0.0})
-    loaded = load_module(old, "lam")
-    assert loaded.hparams.net == net and "relative_error_floor" not in loaded.hparams
-    frames_BTCHW = torch.rand(2, 3, 3, 32, 32)
-    assert torch.equal(loaded.net.infer(frames_BTCHW), module.eval().net.infer(frames_BTCHW))
-    on = save("expected.ckpt", {"expected_next": True, "history_adversary_weight": 0.0}, {})
-    with pytest.raises(UserError, match=r"expected\.ckpt: .*net\.expected_next=True.* removed"):
-        load_module(on, "lam")
-    floor = save("floor.ckpt", {}, {"relative_error_floor": 0.005})
-    with pytest.raises(UserError, match=r"floor\.ckpt: .*relative_error_floor=0\.005.* removed"):
-        load_module(floor, "lam")
+    module = LAMModule({"window": 2, "code_dim": 8, "hidden": 16, "downsamples": 2}, frame_size=32)
+    hparams = {**dict(module.hparams), "net": {**module.hparams.net, "expected_next": True}}
+    torch.save({"state_dict": module.state_dict(), "hyper_parameters": hparams}, tmp_path / "other.ckpt")
+    with pytest.raises(UserError, match=r"other\.ckpt: not a lam checkpoint .*expected_next"):
+        load_module(tmp_path / "other.ckpt", "lam")
 
 
 def test_code_pairs_of_a_single_validation_clip_are_one_dimensional():

@@ -8,7 +8,6 @@ import lightning as L
 import torch
 from sklearn.metrics import normalized_mutual_info_score
 
-from genie.errors import UserError
 from genie.models.code_pairs import CodePairs
 from genie.models.optim import configure_optimization
 from genie.nn.latent_action_net import LatentActionConfig, LatentActionNet
@@ -67,29 +66,6 @@ class LAMModule(L.LightningModule):
 
     def configure_optimizers(self):
         return configure_optimization(self)
-
-
-# Options that LAM checkpoints saved before their removal still carry, with the value that made each a no-op: such a
-# checkpoint loads without them; one trained with an option on is refused (its weights and loss assumed it).
-REMOVED_OPTIONS = {"relative_error_floor": 0.0}  # LAMModule arguments
-REMOVED_NET_OPTIONS = {"expected_next": False, "history_adversary_weight": 0.0}  # LatentActionConfig fields
-
-
-def drop_removed_options(hparams: dict[str, Any], checkpoint: Any) -> dict[str, Any]:
-    """A LAM checkpoint's hyperparameters without the removed options it holds at their no-op values (a copy);
-    UserError naming ``checkpoint`` and the key where one holds another value."""
-    hparams = dict(hparams)
-    groups = [("", hparams, REMOVED_OPTIONS)]
-    if isinstance(hparams.get("net"), dict):
-        hparams["net"] = dict(hparams["net"])
-        groups.append(("net.", hparams["net"], REMOVED_NET_OPTIONS))
-    for prefix, settings, removed in groups:
-        for name, no_op in removed.items():
-            value = settings.pop(name, no_op)
-            if value != no_op:
-                raise UserError(f"{checkpoint}: this LAM was trained with {prefix}{name}={value!r}, an option that has "
-                                f"been removed (only checkpoints with {prefix}{name}={no_op!r} still load): retrain it")
-    return hparams
 
 
 def code_metrics(codes: torch.Tensor, true: torch.Tensor, num_actions: int) -> dict[str, float]:
