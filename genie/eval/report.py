@@ -25,7 +25,7 @@ from genie.eval.key_response import KeyResponseSettings, key_response
 from genie.eval.long_play import LongPlay, long_play, long_play_settings
 from genie.eval.visualise import error_map, frame_strip, side_by_side, tsne_figure, write_gif, write_png
 from genie.nn.pixels import to_uint8
-from genie.wandb_runs import report_group
+from genie.wandb_runs import define_best, init_settings
 from genie.world import WorldModel
 
 log = logging.getLogger(__name__)
@@ -131,8 +131,10 @@ def write_evaluation(run_dir: Path, store: EpisodeStore, cfg: dict[str, Any]) ->
     return metrics
 
 
-def write_report(run_dir: Path, store: EpisodeStore, cfg: dict[str, Any], logger_cfg=None) -> dict[str, float]:
-    """Evaluate on the held-out split and write every artefact into ``<run>/dream`` (or ``cfg['out_dir']``)."""
+def write_report(run_dir: Path, store: EpisodeStore, cfg: dict[str, Any], logger_cfg=None,
+                 run_config: dict[str, Any] | None = None) -> dict[str, float]:
+    """Evaluate on the held-out split and write every artefact into ``<run>/dream`` (or ``cfg['out_dir']``);
+    ``run_config``: the W&B config of the report's run (the training run's, genie/training/loggers.run_config)."""
     out = Path(cfg.get("out_dir") or Path(run_dir) / "dream")
     world = WorldModel.load(run_dir, pick_device(cfg.get("device")))
     log.info("report: one-step metrics on %d held-out %s clips", cfg["eval_clips"], cfg["split"])
@@ -173,19 +175,19 @@ def write_report(run_dir: Path, store: EpisodeStore, cfg: dict[str, Any], logger
     log.info("dream artefacts in %s", out)
     log_summary(metrics)
     if logger_cfg and "wandb" in logger_cfg:
-        log_to_wandb(logger_cfg["wandb"], metrics, files, run_dir)
+        log_to_wandb(logger_cfg["wandb"], metrics, files, run_dir, run_config or {})
     return metrics
 
 
-def log_to_wandb(wandb_cfg, metrics: dict[str, float], files: dict[str, Path], run_dir: Path) -> None:
-    """A W&B run for the artefacts, in the group of the run's stages (genie/wandb_runs.py); GIFs are logged from file
-    paths, which needs no moviepy."""
+def log_to_wandb(wandb_cfg, metrics: dict[str, float], files: dict[str, Path], run_dir: Path,
+                 config: dict[str, Any]) -> None:
+    """A W&B run for the artefacts, in the group of the run's stages, with its config, tags and notes, every metric
+    keeping its best value in the summary (genie/wandb_runs.py); GIFs are logged from file paths, which needs no
+    moviepy."""
     import wandb
 
-    group = report_group(run_dir, str(wandb_cfg.get("group") or Path(run_dir).name))
-    run = wandb.init(project=wandb_cfg.get("project"), group=group, name="dream", job_type="dream",
-                     dir=wandb_cfg.get("save_dir"), mode="offline" if wandb_cfg.get("offline", True) else "online",
-                     reinit="finish_previous")
+    run = wandb.init(**init_settings(run_dir, wandb_cfg, "dream", config))
+    define_best(run, metrics)
     run.log(metrics | {
         "media/dream": wandb.Video(str(files["dream"]), format="gif"),
         "media/reconstruction": wandb.Video(str(files["reconstruction"]), format="gif"),

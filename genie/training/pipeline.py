@@ -31,9 +31,11 @@ from genie.errors import UserError
 from genie.training.config_check import check_config
 from genie.training.config_tree import log_config_tree
 from genie.training.distributed import is_rank_zero, join_launched_processes, rank_zero_first
+from genie.training.loggers import run_config
 from genie.training.stage_builders import BUILDERS, EARLIER_STAGES, RunInputs
 from genie.training.stage_trainer import stage_trainer
 from genie.training.world_parts import split_world_checkpoint
+from genie.wandb_runs import log_world, offline_hint
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +71,18 @@ def train(cfg: DictConfig) -> dict[str, float]:
             components[name] = str(ckpt)
             record(run_dir, name, ckpt)
     record(run_dir, "data", store.root)
-    if cfg.stage.dream and all(s in components for s in STAGES) and is_rank_zero():
+    complete = all(s in components for s in STAGES)
+    wandb_cfg = (cfg.logger or {}).get("wandb")
+    if cfg.stage.dream and complete and is_rank_zero():
         from genie.eval.report import write_report
 
         report = {**OmegaConf.to_container(cfg.dream, resolve=True), "device": cfg.device}
-        metrics |= write_report(run_dir, store, report, cfg.logger)
+        metrics |= write_report(run_dir, store, report, cfg.logger, run_config(cfg) if wandb_cfg else None)
+    if wandb_cfg is not None and is_rank_zero():
+        if wandb_cfg.get("log_world") and complete:
+            log_world(run_dir, wandb_cfg, run_config(cfg))
+        if (hint := offline_hint(wandb_cfg)) is not None:
+            log.info("%s", hint)
     log.info("run directory: %s (checkpoints in world.json)", run_dir)
     return metrics
 
