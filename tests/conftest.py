@@ -16,6 +16,16 @@ CONFIGS = str(Path(__file__).resolve().parents[1] / "genie" / "configs")
 os.environ.setdefault("WANDB_MODE", "offline")
 register_resolvers()
 
+# The fast tier (-m "not slow") trains nothing through train.py's pipeline, spawns no process and drives no browser;
+# tests that do are marked slow where they are written. These fixtures train a run, so a test using them is slow.
+TRAINING_FIXTURES = {"trained_run", "world", "store"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if TRAINING_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 def compose_train(tmp: Path, *overrides: str, data_dir: Path | None = None) -> DictConfig:
     """``configs/train.yaml`` with ``debug=tiny`` and every path under ``tmp``."""

@@ -31,6 +31,7 @@ def test_coinrun_generation_writes_a_valid_level_split_store(tmp_path):
     assert len(EpisodeStore(tmp_path)) == before
 
 
+@pytest.mark.slow
 def test_default_demo_trains_its_lam_on_held_action_coinrun(tmp_path):
     """The default data is CoinRun with every action held for 8 steps, and the default LAM reads one history frame
     and decodes by warping: trained a few steps through the real configs."""

@@ -21,6 +21,7 @@ from tests.conftest import CONFIGS, compose_train
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_a_wrong_type_typed_on_the_command_line_is_one_line_naming_the_key(tmp_path):
     done = subprocess.run([sys.executable, str(ROOT / "train.py"), "model.tokenizer.lr=fast"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=300)

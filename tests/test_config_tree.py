@@ -2,6 +2,8 @@
 
 import logging
 
+import pytest
+
 from genie.training.config_tree import config_tree
 from genie.training.pipeline import train
 from tests.conftest import compose_train
@@ -19,6 +21,7 @@ def test_the_tree_has_a_branch_per_group_and_the_top_level_values_last(tmp_path)
     assert "    tags:" in top and "    - ablation" in top and "    seed: 42" in top
 
 
+@pytest.mark.slow
 def test_a_run_logs_the_tree_once_before_it_trains(tmp_path, caplog):
     with caplog.at_level(logging.INFO):
         train(compose_train(tmp_path, "stage=tokenizer"))

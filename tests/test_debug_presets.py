@@ -7,6 +7,7 @@ import pytest
 from genie.checkpoints import read_world
 from genie.training.pipeline import train
 from genie.training.stage_trainer import trainer_arguments
+from genie.world import WorldModel
 from tests.conftest import compose_train
 
 SYNTHETIC = ("data=synthetic", "data.frame_size=32", "data.episodes={train: 6, val: 2, test: 2}",
@@ -29,7 +30,10 @@ def test_command_line_trainer_value_wins_over_the_stage_budget(tmp_path):
     assert trainer_arguments(cfg, "lam")["max_steps"] == 2 and trainer_arguments(cfg, "tokenizer")["max_steps"] == 6
 
 
+@pytest.mark.slow
 def test_fast_dev_run_trains_every_stage_and_leaves_a_world(tmp_path, shared_data):
     cfg = compose_train(tmp_path, "debug=fdr", *SYNTHETIC, data_dir=shared_data)
     train(cfg)
-    assert {"tokenizer", "lam", "dynamics"} <= set(read_world(Path(cfg.paths.output_dir)))
+    run = Path(cfg.paths.output_dir)
+    assert {"tokenizer", "lam", "dynamics"} <= set(read_world(run))
+    assert WorldModel.load(run).num_actions == cfg.model.lam.net.num_actions  # the three stages load as one world

@@ -4,6 +4,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from tests.artefacts import gif_frames, metrics_file
+
+pytestmark = pytest.mark.slow  # train.py and dream.py run as subprocesses
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -17,7 +23,10 @@ def test_dream_py_rewrites_the_artefacts_of_a_run_with_chosen_actions(trained_ru
     result = run("dream.py", f"run={trained_run}", "report=tiny", "actions=[1,2]", "steps=6", f"out_dir={out}", "scale=1",
                  "eval_clips=16", "tsne_points=16", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert (out / "dream.gif").is_file() and (out / "metrics.json").is_file()
+    metrics = metrics_file(out / "metrics.json", "dynamics/psnr_next", "dream/steps")
+    frames = gif_frames(out / "dream.gif")
+    assert metrics["dream/steps"] == 6 and len(frames) > 6  # the context frames, then the 6 dreamed steps
+    assert frames.shape[2] == 2 * frames.shape[1] + 2  # real | dream, side by side at scale 1
 
 
 def test_dream_py_eval_mode_writes_rollout_and_controllability_metrics(trained_run, tmp_path):
@@ -61,7 +70,7 @@ def test_dream_py_evaluates_on_another_store_and_names_a_missing_one(trained_run
     result = run("dream.py", f"run={trained_run}", "report=tiny", "mode=eval", f"store={other.root}", f"out_dir={out}",
                  "eval_clips=8", "rollout_clips=2", "steps=4", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert (out / "eval.json").is_file()
+    metrics_file(out / "eval.json", "dynamics/psnr_next", "dynamics/delta_t_psnr", "lam/codes_used")
     missing = run("dream.py", f"run={trained_run}", "mode=eval", f"store={tmp_path}/nowhere", cwd=tmp_path)
     assert missing.returncode == 2
     assert "nowhere/manifest.json" in missing.stderr and "Traceback" not in missing.stderr

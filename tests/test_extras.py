@@ -35,6 +35,7 @@ def test_with_the_extras_installed_every_choice_passes():
     require_extras(["hparams_search=tokenizer_optuna", "hydra/launcher=slurm"])
 
 
+@pytest.mark.slow
 def test_importing_procgen_after_the_entry_points_settings_prints_no_gym_notice():
     pytest.importorskip("procgen")
     done = subprocess.run([sys.executable, "-c", "import genie.cli, procgen"], capture_output=True, text=True)

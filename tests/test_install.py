@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.artefacts import metrics_file
+
 ROOT = Path(__file__).resolve().parents[1]
 USER_EXPERIMENT = "# @package _global_\nseed: 7\n"
 
@@ -67,4 +69,4 @@ def test_installed_genie_train_runs_in_any_directory_with_a_user_config_dir(tmp_
     assert {"tokenizer", "lam", "dynamics", "data"} <= set(world)
     assert Path(world["data"]).is_relative_to(work / "data")
     assert "seed: 7" in (run_dir / ".hydra" / "config.yaml").read_text().splitlines()
-    assert (run_dir / "dream" / "metrics.json").is_file()
+    metrics_file(run_dir / "dream" / "metrics.json", "dynamics/psnr_next", "lam/codes_used")

@@ -12,6 +12,8 @@ from genie.play.server import BackgroundServer, PlayServer
 from genie.play.settings import PlaySettings
 from play_worlds import scripted_world
 
+pytestmark = pytest.mark.slow  # Chromium
+
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install -e '.[dev]'")
 CHROMIUM = shutil.which("chromium")
 if CHROMIUM is None:

@@ -14,6 +14,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # dream.py mode=play runs as a subprocess
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -118,30 +118,63 @@ class ListSink:
         self.messages.append(data)
 
 
-def test_the_step_loop_sends_each_frame_as_rgb_bytes_then_its_stats_at_the_target_rate():
-    world = scripted_world()
-    session = PlaySession(world)
-    session.reset(np.zeros((1, 32, 32, 3), np.uint8))
-    session.hold(2)
+class FakeClock:
+    """Seconds that pass only when the loop sleeps (or a step says it took time): pacing without wall-clock time."""
+
+    def __init__(self):
+        self.now, self.sleeps = 0.0, []
+
+    def time(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += max(seconds, 0.0)
+        await asyncio.sleep(0)
+
+
+def run_step_loop(session: PlaySession, clock: FakeClock, steps: int, fps: float = 50) -> ListSink:
     sink = ListSink()
     with ThreadPoolExecutor(1) as executor:
-        loop = StepLoop(session, executor, fps=50, sink=sink)
+        loop = StepLoop(session, executor, fps=fps, sink=sink)
+        loop.clock, loop.sleep = clock.time, clock.sleep
         loop.outbox.append({"type": "start", "source": "test"})
+        asyncio.run(loop.run(steps=steps))
+    return sink
 
-        async def run() -> float:
-            clock = asyncio.get_running_loop().time
-            start = clock()
-            await loop.run(steps=20)
-            return clock() - start
 
-        elapsed = asyncio.run(run())
+def test_the_step_loop_sends_each_frame_as_rgb_bytes_then_its_stats_at_the_target_rate():
+    session = PlaySession(scripted_world())
+    session.reset(np.zeros((1, 32, 32, 3), np.uint8))
+    session.hold(2)
+    clock = FakeClock()
+    sink = run_step_loop(session, clock, steps=20)
     assert sink.messages[0] == {"type": "start", "source": "test"}
     frames, stats = sink.messages[1::2], sink.messages[2::2]
     assert len(frames) == len(stats) == 20
     assert all(isinstance(f, bytes) and len(f) == 32 * 32 * 3 for f in frames)
     assert [s["step"] for s in stats] == list(range(1, 21)) and {s["action"] for s in stats} == {2}
-    assert stats[-1]["model_steps_per_second"] > 50 and 30 < stats[-1]["loop_frames_per_second"] < 60
-    assert 0.37 < elapsed < 2.0  # 20 frames at 50 frames/s: paced, not flat out
+    # paced, not flat out: a step that takes no time is followed by a whole period of sleep, 20 frames in 0.4 s
+    assert clock.sleeps == pytest.approx([0.02] * 20) and clock.now == pytest.approx(0.4)
+    assert stats[-1]["loop_frames_per_second"] == pytest.approx(50, abs=0.1)
+    assert stats[-1]["model_steps_per_second"] > 0
+
+
+def test_a_step_loop_slower_than_its_target_runs_flat_out_without_catching_up_in_a_burst():
+    session = PlaySession(scripted_world())
+    session.reset(np.zeros((1, 32, 32, 3), np.uint8))
+    clock = FakeClock()
+    step = session.step
+
+    def slow_then_fast_step():  # the first 5 model steps take 50 ms against the 20 ms period of 50 frames/s
+        clock.now += 0.05 if session.steps < 5 else 0.0
+        return step()
+
+    session.step = slow_then_fast_step
+    stats = run_step_loop(session, clock, steps=10).messages[2::2]
+    assert all(s <= 0 for s in clock.sleeps[:5])  # behind: no sleep
+    assert clock.sleeps[5:] == pytest.approx([0.02] * 5)  # then back at the target rate, not a burst to catch up
+    assert clock.now == pytest.approx(5 * 0.05 + 5 * 0.02) and stats[4]["loop_frames_per_second"] == pytest.approx(20)
 
 
 def test_rates_average_the_latest_events():

@@ -13,6 +13,7 @@ from genie.checkpoints import read_world
 from genie.runs import open_store_of_run
 from genie.training.pipeline import train
 from genie.world import WorldModel
+from tests.artefacts import gif_frames
 from tests.conftest import compose_train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +48,7 @@ def test_a_copied_run_loads_and_dreams_without_the_original(tmp_path):
     done = subprocess.run([sys.executable, str(ROOT / "dream.py"), f"run={copy}", "report=tiny", "steps=4"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert (copy / "dream" / "dream.gif").is_file()
+    gif_frames(copy / "dream" / "dream.gif")
     assert json.loads((copy / "dream" / "metrics.json").read_text())["dream/steps"] == 4
 
 

@@ -5,27 +5,34 @@ from pathlib import Path
 
 import pytest
 
-from genie.checkpoints import read_world
+from genie.checkpoints import load_module, read_world
+from genie.data.token_store import TokenStore
 from genie.errors import CheckpointMismatch, UserError
 from genie.training.pipeline import train
+from tests.artefacts import check_artefact
 from tests.conftest import compose_train
 
 
+@pytest.mark.slow
 def test_tokenizer_stage_alone_writes_its_checkpoint(tmp_path, shared_data):
     cfg = compose_train(tmp_path, "stage=tokenizer", data_dir=shared_data)
     metrics = train(cfg)  # the stage's validation metrics, no report
     assert "tokenizer/val/psnr" in metrics and not any(k.startswith("dynamics/") for k in metrics)
     world = read_world(Path(cfg.paths.output_dir))
-    assert set(world) == {"tokenizer", "data"} and Path(world["tokenizer"]).is_file()
+    assert set(world) == {"tokenizer", "data"}
+    tokenizer = load_module(world["tokenizer"], "tokenizer")
+    assert tokenizer.hparams.frame_size == cfg.data.frame_size and tokenizer.net.num_codes > 0
 
 
 @pytest.mark.parametrize("option", [(), ("model.lam.net.history=1",),
                                     ("model.lam.net.warp=true", "model.lam.net.flow_block=4")],
                          ids=["plain", "history_1", "warp"])
+@pytest.mark.slow
 def test_lam_stage_alone(tmp_path, shared_data, option):
     cfg = compose_train(tmp_path, "stage=lam", *option, data_dir=shared_data)
     train(cfg)
-    assert "lam" in read_world(Path(cfg.paths.output_dir))
+    lam = load_module(read_world(Path(cfg.paths.output_dir))["lam"], "lam")
+    assert lam.net.num_actions == cfg.model.lam.net.num_actions
 
 
 def test_dynamics_stage_reuses_an_earlier_run_and_dreams(tmp_path, trained_run, shared_data):
@@ -34,7 +41,10 @@ def test_dynamics_stage_reuses_an_earlier_run_and_dreams(tmp_path, trained_run, 
     metrics = train(cfg)
     run = Path(cfg.paths.output_dir)
     assert read_world(run)["tokenizer"] == read_world(trained_run)["tokenizer"]
-    assert (Path(read_world(run)["tokens"]) / "manifest.json").is_file()
+    tokens = TokenStore(read_world(run)["tokens"])  # the store encoded once by the reused tokenizer and LAM
+    assert tokens.complete and tokens.episodes("train")
+    assert tokens.array(tokens.episodes("train")[0]["name"], "tokens").max() < load_module(
+        read_world(run)["tokenizer"], "tokenizer").net.num_codes
     assert "dynamics/psnr_next" in metrics
 
 
@@ -82,7 +92,7 @@ def test_each_stage_keeps_one_last_checkpoint_at_its_final_step(trained_run):
 def test_pipeline_writes_every_artefact(trained_run):
     dream = trained_run / "dream"
     for name in ("dream.gif", "reconstruction.gif", "action_grid.gif", "latent_actions_tsne.png", "metrics.json"):
-        assert (dream / name).stat().st_size > 0, name
+        check_artefact(dream / name)
     metrics = json.loads((dream / "metrics.json").read_text())
     for key in ("tokenizer/psnr", "tokenizer/ssim", "tokenizer/codebook_usage", "lam/codes_used", "lam/perplexity",
                 "lam/action_nmi", "lam/effect_nmi", "dynamics/psnr_next", "dynamics/psnr_copy_baseline",

@@ -132,6 +132,7 @@ WRITER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_a_generation_killed_with_sigkill_loads_whole_episodes_and_continues(tmp_path):
     root = tmp_path / "store"

@@ -174,6 +174,7 @@ def test_resumed_stage_continues_the_stream_where_its_checkpoint_was_written(sha
     assert len(set(uninterrupted.seen[:15 * BATCH])) == 120  # the first epoch: every clip once
 
 
+@pytest.mark.slow
 def test_tokenizer_stage_trains_from_shards_and_checkpoints_their_position(tmp_path, shared_data):
     from omegaconf import OmegaConf
 
@@ -192,6 +193,7 @@ def test_tokenizer_stage_trains_from_shards_and_checkpoints_their_position(tmp_p
 
 
 # ------------------------------------------------------------------------------------------------ command
+@pytest.mark.slow
 def test_shard_command_writes_the_train_split_of_a_data_config(tmp_path):
     data = [f"paths.data_dir={tmp_path / 'data'}", "data=synthetic", f"data.frame_size={FRAME_SIZE}",
             "data.episodes={train: 2, val: 1, test: 1}", "data.episode_len=12"]

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from videos import truncate, write_video
 
+pytestmark = pytest.mark.slow  # prepare.py and train.py run as subprocesses
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -21,6 +21,8 @@ from genie.wandb_runs import IDS_FILE, record_stage_run, report_group, stage_run
 from tests.conftest import compose_train
 from tests.wandb_offline import media_files, run_config, run_folders, run_header
 
+pytestmark = pytest.mark.slow  # every test reads a run trained through train.py
+
 PICTURES = {
     "tokenizer": {"reconstruction"},
     "lam": {"code_usage", "next_frame_per_code"},

@@ -12,7 +12,7 @@ H * W * 3 bytes), then one JSON message ``{"type": "frame", "step", "action", "h
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from typing import Any, Protocol, TypeVar
 
@@ -38,6 +38,8 @@ class StepLoop:
         self.sink = sink
         self.outbox: list[dict[str, Any]] = []  # JSON messages to send before the next frame
         self.loop_rate = Rate()  # frames sent per second
+        self.clock: Callable[[], float] | None = None  # seconds; None: the event loop's clock (tests set their own)
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` on the model executor (for the session's reset, step and previews)."""
@@ -46,7 +48,7 @@ class StepLoop:
     async def run(self, steps: int | None = None) -> None:
         """Step and send until cancelled (or ``steps`` times). When the model is slower than the target rate the
         loop runs flat out and does not try to catch up later in a burst."""
-        clock = asyncio.get_running_loop().time
+        clock = self.clock or asyncio.get_running_loop().time
         due = clock()
         done = 0
         while steps is None or done < steps:
@@ -54,13 +56,13 @@ class StepLoop:
             await self.send(step)
             done += 1
             due = max(due + self.period, clock())
-            await asyncio.sleep(due - clock())
+            await self.sleep(due - clock())
 
     async def send(self, step: Step) -> None:
         while self.outbox:
             await self.sink.send_json(self.outbox.pop(0))
         await self.sink.send_bytes(step.frame.tobytes())
-        self.loop_rate.tick()
+        self.loop_rate.tick(self.clock() if self.clock else None)
         await self.sink.send_json(self.stats(step))
 
     def stats(self, step: Step) -> dict[str, Any]:
