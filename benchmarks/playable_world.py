@@ -28,8 +28,8 @@ import numpy as np
 from genie.checkpoints import read_world
 from genie.controls.key_controls import KeyControls, fit_key_controls
 from genie.data.store import EpisodeStore, atomic_write_bytes
-from genie.drawing import upscale
 from genie.data.token_store import TokenStore
+from genie.drawing import upscale
 from genie.eval.key_response import KeyResponseSettings, key_response
 from genie.eval.long_play import LongPlaySettings, long_play
 from genie.eval.visualise import write_png
