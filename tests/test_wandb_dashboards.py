@@ -21,8 +21,6 @@ from genie.wandb_runs import IDS_FILE, record_stage_run, report_group, stage_run
 from tests.conftest import compose_train
 from tests.wandb_offline import media_files, run_config, run_folders, run_header
 
-pytestmark = pytest.mark.slow  # every test reads a run trained through train.py
-
 PICTURES = {
     "tokenizer": {"reconstruction"},
     "lam": {"code_usage", "next_frame_per_code"},
@@ -48,6 +46,7 @@ def stage_folders(run_dir: Path) -> dict[str, Path]:
     return {run_header(folder).display_name: folder for folder in run_folders(run_dir)}
 
 
+@pytest.mark.slow  # reads a run trained through train.py
 def test_each_stage_logs_its_pictures_while_training(wandb_run):
     folders = stage_folders(wandb_run)
     for stage, names in PICTURES.items():
@@ -55,6 +54,7 @@ def test_each_stage_logs_its_pictures_while_training(wandb_run):
         assert pictures(folders[stage]) == {name: 2 for name in names}, f"{stage}: {media_files(folders[stage])}"
 
 
+@pytest.mark.slow  # reads a run trained through train.py
 def test_each_stage_run_holds_the_resolved_config_parameter_counts_and_commit(wandb_run):
     folders = stage_folders(wandb_run)
     for stage in PICTURES:
@@ -66,6 +66,7 @@ def test_each_stage_run_holds_the_resolved_config_parameter_counts_and_commit(wa
         assert len(config["git_commit"]) == 40 and isinstance(config["git_dirty"], bool)
 
 
+@pytest.mark.slow  # reads a run trained through train.py
 def test_stages_and_report_share_the_run_directory_group(wandb_run):
     folders = stage_folders(wandb_run)
     assert set(folders) == {*PICTURES, "dream"}
@@ -75,6 +76,7 @@ def test_stages_and_report_share_the_run_directory_group(wandb_run):
     assert any(f.startswith("videos/") and f.endswith(".gif") for f in media_files(folders["dream"]))
 
 
+@pytest.mark.slow  # reads a run trained through train.py
 def test_a_resumed_stage_continues_its_wandb_run(wandb_run, tmp_path, shared_data):
     first = stage_folders(wandb_run)["tokenizer"]
     cfg = compose_train(tmp_path, "logger=wandb", "stage=tokenizer", "budget.tokenizer.max_steps=9",
