@@ -1,5 +1,5 @@
 # Two commands on a fresh machine:  `make demo` (train on CoinRun + dream)  and  `make test`.
-# CPU PyTorch is pinned (torch==2.13.0) unless an NVIDIA GPU is visible; see README "GPU".
+# CPU PyTorch is pinned (torch==2.13.0) unless an NVIDIA GPU is visible; see docs/install.md and docs/scaling.md.
 # Every other package is installed at the version the tests passed with: constraints.txt (docs/install.md).
 PYTHON ?= python3
 VENV   ?= .venv

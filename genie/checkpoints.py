@@ -104,7 +104,7 @@ def check_compatible(
             if dynamics.hparams.token_grid != tokenizer.token_grid:
                 problems.append(f"{where}: token grid {dynamics.hparams.token_grid}, tokenizer makes "
                                 f"{tokenizer.token_grid}")
-        latent = dynamics.hparams.get("action_source", "latent") == "latent"
+        latent = dynamics.hparams.action_source == "latent"
         if lam is not None and latent and cfg.num_actions != lam.net.num_actions:
             problems.append(f"{where}: num_actions={cfg.num_actions}, lam {paths.get('lam')} has "
                             f"{lam.net.num_actions}")

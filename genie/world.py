@@ -27,10 +27,13 @@ def encode_frames(tokenizer: TokenizerNet, frames_THWC: torch.Tensor, batch: int
     return torch.cat(chunks)
 
 
-def history_windows(frames_TCHW: torch.Tensor, window: int) -> torch.Tensor:
-    """[T, C, H, W] -> [T-1, window+1, C, H, W]: for each t, frames t-window+1..t+1 (start padded with frame 0)."""
-    padded = torch.cat([frames_TCHW[:1].expand(window - 1, *frames_TCHW.shape[1:]), frames_TCHW])
-    index = torch.arange(len(frames_TCHW) - 1)[:, None] + torch.arange(window + 1)[None]
+def history_windows(frames_TCHW: torch.Tensor, window: int, ahead: int = 0) -> torch.Tensor:
+    """[T, C, H, W] -> [T-1, window+1+ahead, C, H, W]: for each t, frames t-window+1..t+1+ahead (the start padded
+    with frame 0, the end with the last frame)."""
+    shape = frames_TCHW.shape[1:]
+    padded = torch.cat([frames_TCHW[:1].expand(window - 1, *shape), frames_TCHW,
+                        frames_TCHW[-1:].expand(ahead, *shape)])
+    index = torch.arange(len(frames_TCHW) - 1)[:, None] + torch.arange(window + 1 + ahead)[None]
     return padded[index]
 
 
@@ -40,10 +43,12 @@ def infer_latent_actions(lam: LatentActionNet, frames_THWC: torch.Tensor, batch:
     device = next(lam.parameters()).device
     x_TCHW = to_model(frames_THWC)
     codes = []
+    ahead = lam.cfg.lookahead
     for i in range(0, len(x_TCHW) - 1, batch):
-        stop = min(i + batch + 1, len(x_TCHW))
+        stop = min(i + batch + 1 + ahead, len(x_TCHW))
         lo = max(0, i - lam.cfg.window + 1)
-        windows = history_windows(x_TCHW[lo:stop], lam.cfg.window)[i - lo :]
+        count = min(batch, len(x_TCHW) - 1 - i)  # transitions i .. i + count - 1
+        windows = history_windows(x_TCHW[lo:stop], lam.cfg.window, ahead)[i - lo : i - lo + count]
         codes.append(lam.infer(windows.to(device)))
     return torch.cat(codes)
 
@@ -77,7 +82,7 @@ class WorldModel:
         frame_size = tokenizer.hparams.frame_size
         check_compatible(tokenizer, lam, dynamics, frame_size, paths)
         bf16 = fast_bf16(device) if bf16 is None else bf16
-        effect_names = dynamics.hparams.get("effect_names") if dynamics.hparams.get("action_source") == "game" else None
+        effect_names = dynamics.hparams.effect_names if dynamics.hparams.action_source == "game" else None
         return cls(tokenizer.net.to(device), lam.net.to(device), dynamics.net.to(device), frame_size, bf16,
                    effect_names)
 

@@ -80,3 +80,23 @@ def test_code_pairs_of_a_single_validation_clip_are_one_dimensional():
     pairs.update(torch.tensor([3]), torch.tensor([-1]))
     codes, true = pairs.compute()
     assert code_metrics(codes, true, 8) == {"codes_used": 1.0, "perplexity": pytest.approx(1.0)}
+
+
+def test_a_lam_with_lookahead_reads_a_later_frame_and_labels_each_transition_with_the_furthest_one_it_has():
+    from genie.world import infer_latent_actions
+
+    torch.manual_seed(0)
+    net = LatentActionNet(LatentActionConfig(window=2, history=1, lookahead=3, code_dim=8, hidden=16, downsamples=2,
+                                             num_actions=4, warp=False, flow_block=1), 32).eval()
+    assert net.clip_len == 2 + 1 + 3
+    clip = torch.rand(2, net.clip_len, 3, 32, 32)
+    z_far = net.embed(clip)
+    changed = clip.clone()
+    changed[:, -1] = 0  # the furthest frame: what labelling reads
+    assert not torch.allclose(z_far, net.embed(changed))
+    changed = clip.clone()
+    changed[:, 3:5] = 0  # frames between the next and the furthest: not read
+    assert torch.allclose(z_far, net.embed(changed))
+    frames = (torch.rand(9, 32, 32, 3) * 255).to(torch.uint8)
+    codes = infer_latent_actions(net, frames, batch=3)  # batches must not cut a transition's look-ahead short
+    assert codes.shape == (8,) and torch.equal(codes, infer_latent_actions(net, frames, batch=64))

@@ -1,4 +1,4 @@
-"""``genie-train``: train tokenizer -> LAM -> dynamics on CoinRun and dream; see README."""
+"""``genie-train``: train tokenizer -> LAM -> dynamics on CoinRun and dream (docs/getting-started.md)."""
 
 import sys
 

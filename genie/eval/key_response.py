@@ -3,7 +3,7 @@
 On held-out CoinRun levels a person-like key sequence (LEFT / RIGHT / JUMP / NOTHING, each held a few frames) is
 played twice from the same real frames: in procgen, and in the dream. The dream reads the last ``window`` real frames
 as its context and turns each key into an action the way play does: a world conditioned on the game's true actions
-takes the key's effect as it is; a latent world asks its key controller (genie/eval/key_controls.py). Two kinds of
+takes the key's effect as it is; a latent world asks its key controller (genie/controls/key_controls.py). Two kinds of
 start: after the player has walked ``walk_in`` steps into the level (``walk``), and the level's first frames, where
 the camera is held at the left wall (``start``).
 

@@ -31,13 +31,13 @@ class LAMModule(L.LightningModule):
 
     @property
     def clip_len(self) -> int:
-        """Frames per training clip: the history and the next frame."""
-        return self.window + 1
+        """Frames per training clip: the history, the next frame and the encoder's look-ahead."""
+        return self.net.clip_len
 
     def compute_loss(self, batch: dict[str, torch.Tensor]):
         x_BTCHW = to_model(batch["frames"])
         out = self.net(x_BTCHW)
-        mse = ((out.prediction.float() - x_BTCHW[:, -1]) ** 2).mean()
+        mse = ((out.prediction.float() - x_BTCHW[:, self.window]) ** 2).mean()
         logs = {"recon_mse": mse, "perplexity": out.vq.perplexity, "codes": out.vq.codes}
         return out.vq.loss + mse, logs
 
@@ -54,7 +54,7 @@ class LAMModule(L.LightningModule):
         loss, logs = self.compute_loss(batch)
         self.log("val/loss", loss, sync_dist=True)
         self.log("val/recon_mse", logs["recon_mse"], sync_dist=True)
-        self.val_code_pairs.update(logs["codes"], batch["actions"][:, -1])
+        self.val_code_pairs.update(logs["codes"], batch["actions"][:, self.window - 1])
 
     def on_validation_epoch_end(self):
         if not self.val_code_pairs.update_count:

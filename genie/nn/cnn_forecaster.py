@@ -7,7 +7,7 @@ the network only has to model what changes: most tokens of a game frame stay put
 Holding together over long rollouts. Trained only on real histories, a forecaster never sees its own mistakes, and
 in a dream its history is nothing but its own output (exposure bias). With ``unroll`` > 1 each training clip has
 window + unroll frames: after the first prediction from real history, the next ``unroll - 1`` steps read the model's
-own (argmax, detached) predictions as history, and every step's cross-entropy counts (README, "Long play").
+own (argmax, detached) predictions as history, and every step's cross-entropy counts (docs/experiments/2026-12-02-long-play-dynamics.md).
 
 Carrying an action through time. With ``action_history`` A > 1 the action conditioning reads the last A actions
 (the current one and the A - 1 before it), mixed by a small MLP, so a held key can build up speed the way the game's

@@ -16,6 +16,11 @@ of two seeds: effect NMI 0.13-0.18 -> 0.23-0.28; with ``flow_block: 8``: 0.27 an
 ``history`` limits how many of the ``window`` history frames the encoder and the decoder read (the most recent
 ones; clips keep ``window + 1`` frames). With ``history: 1`` the decoder cannot extrapolate momentum, so the code has
 to carry the motion itself: on held-action play (scripted CoinRun) that motion *is* the action.
+
+``lookahead`` L > 0 lets the encoder see where the trajectory goes (LAOM; VPT's non-causal inverse dynamics): besides
+x_{t+1} it reads one frame up to L steps later, x_{t+1+j}, while the decoder still predicts x_{t+1} alone. In
+training j is drawn from 0..L per clip (clips hold window + 1 + L frames); when labelling (``eval`` mode) j = L, or the
+last frame a clip has. So the first frames of a walk, which barely move, get the code of the walk they start.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ class LatentActionConfig:
     entropy_temperature: float = 1.0
     warp: bool = True  # decode as x_t moved along a predicted flow field plus a residual (else: x_t + residual)
     flow_block: int = 8  # with warp: the flow is averaged over blocks this many pixels wide (one move per 8x8)
+    lookahead: int = 0  # the encoder also reads a frame up to this many steps after x_{t+1} (0: none)
 
 
 @dataclass
@@ -65,8 +71,11 @@ class LatentActionNet(nn.Module):
         self.cfg = cfg
         self.history = check_history(cfg)
         feat = frame_size // 2**cfg.downsamples
+        if cfg.lookahead < 0:
+            raise UserError(f"model.lam.net.lookahead: must be >= 0, got {cfg.lookahead}")
+        encoder_frames = self.history + 1 + (cfg.lookahead > 0)
         self.encoder = nn.Sequential(
-            downsampler(3 * (self.history + 1), cfg.hidden, cfg.hidden, cfg.downsamples, cfg.res_blocks),
+            downsampler(3 * encoder_frames, cfg.hidden, cfg.hidden, cfg.downsamples, cfg.res_blocks),
             nn.Flatten(),
             nn.ReLU(),
             nn.Linear(cfg.hidden * feat * feat, cfg.code_dim),
@@ -97,13 +106,30 @@ class LatentActionNet(nn.Module):
         """The history frames this net reads: [B, T, ...] -> [B, history, ...] (the most recent)."""
         return history_BTCHW[:, -self.history :]
 
+    @property
+    def clip_len(self) -> int:
+        """Frames a clip gives the encoder: the window, the next frame and the look-ahead."""
+        return self.cfg.window + 1 + self.cfg.lookahead
+
     def embed(self, frames_BTCHW: torch.Tensor) -> torch.Tensor:
-        """frames [B, window + 1, 3, H, W] in [0, 1] -> encoder vectors z [B, D] (before quantisation), from the
-        recent history and the next frame."""
-        return self.encoder(self.stack(frames_BTCHW[:, -(self.history + 1) :]))
+        """frames [B, window + 1 (+ up to lookahead), 3, H, W] in [0, 1] -> encoder vectors z [B, D] (before
+        quantisation), from the recent history, the next frame and, with ``lookahead``, a later one."""
+        W = self.cfg.window
+        seen = frames_BTCHW[:, W - self.history : W + 1]
+        if self.cfg.lookahead > 0:
+            furthest = min(self.cfg.lookahead, frames_BTCHW.shape[1] - W - 1)
+            B = len(frames_BTCHW)
+            if self.training:
+                ahead_B = torch.randint(0, furthest + 1, (B,), device=frames_BTCHW.device)
+            else:
+                ahead_B = torch.full((B,), furthest, device=frames_BTCHW.device)
+            later = frames_BTCHW[torch.arange(B, device=frames_BTCHW.device), W + ahead_B]
+            seen = torch.cat([seen, later[:, None]], dim=1)
+        return self.encoder(self.stack(seen))
 
     def encode(self, frames_BTCHW: torch.Tensor) -> QuantizerOutput:
-        """frames [B, window + 1, 3, H, W] in [0, 1] -> one quantised action per clip (its last transition)."""
+        """frames [B, window + 1 (+ look-ahead), 3, H, W] in [0, 1] -> one quantised action per clip: the
+        transition from frame window - 1 to frame window."""
         return self.quantizer(self.embed(frames_BTCHW))
 
     def decode(self, history_BTCHW: torch.Tensor, action_BD: torch.Tensor) -> torch.Tensor:
@@ -123,13 +149,16 @@ class LatentActionNet(nn.Module):
         return x_t_BCHW + out
 
     def forward(self, frames_BTCHW: torch.Tensor) -> LAMOutput:
+        """frames [B, window + 1 (+ look-ahead), 3, H, W]: the prediction of frame ``window`` from the frames
+        before it and the code."""
         z_BD = self.embed(frames_BTCHW)
         out = self.quantizer(z_BD)
-        return LAMOutput(self.decode(frames_BTCHW[:, :-1], out.quantized), out, z_BD)
+        return LAMOutput(self.decode(frames_BTCHW[:, : self.cfg.window], out.quantized), out, z_BD)
 
     @torch.no_grad()
     def infer(self, frames_BTCHW: torch.Tensor) -> torch.Tensor:
-        """frames [B, window + 1, 3, H, W] -> latent action int64 [B] of the transition x_t -> x_{t+1}."""
+        """frames [B, window + 1 (+ look-ahead), 3, H, W] -> latent action int64 [B] of the transition from frame
+        window - 1 to frame window."""
         return self.encode(frames_BTCHW).codes
 
     def action_vectors(self, actions_B: torch.Tensor) -> torch.Tensor:

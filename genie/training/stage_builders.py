@@ -106,7 +106,7 @@ def build_dynamics(inputs: RunInputs) -> StageSetup:
     if is_rank_zero():
         record_in_world(inputs.run_dir, "tokens", tokens_dir)
     overrides = dynamics_shape(inputs, tokenizer, lam.net.num_actions)
-    if inputs.cfg.model.dynamics.get("action_source", "latent") == "game":
+    if inputs.cfg.model.dynamics.action_source == "game":
         overrides = true_action_overrides(inputs, overrides)
     module = build_module(inputs.cfg.model.dynamics, overrides)
     return StageSetup(module, clip_data(inputs, "dynamics", module, tokens_dir, "tokens"))
