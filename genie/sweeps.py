@@ -53,9 +53,11 @@ def resume_study(storage: str | None, study_name: str | None) -> int:
 def resumable_tpe(storage: str | None, study_name: str | None, seed: int | None, **tpe: Any):
     """Optuna's TPE sampler for a study that may be resumed: ``seed`` offset by the trials already in the study
     (``tpe``: TPESampler's other arguments)."""
-    from optuna.samplers import TPESampler
+    import optuna
 
+    optuna.logging.enable_propagation()  # optuna's messages in the run's log format, not its coloured stderr lines
+    optuna.logging.disable_default_handler()
     previous = resume_study(storage, study_name)
     if previous:
         log.info("study %s: resuming after %d trials (sampler seed %s + %d)", study_name, previous, seed, previous)
-    return TPESampler(seed=None if seed is None else seed + previous, **tpe)
+    return optuna.samplers.TPESampler(seed=None if seed is None else seed + previous, **tpe)
