@@ -121,7 +121,8 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     base, runs_dir = Path(args.base).resolve(), (ROOT / args.runs).resolve()
     key_settings = KeyResponseSettings(levels=args.levels)
-    play_settings = LongPlaySettings(starts=args.long_play_starts, human_sequences=2)
+    # realism (a classifier two-sample test) is left to the report: in view, frozen and motion decide here
+    play_settings = LongPlaySettings(starts=args.long_play_starts, human_sequences=2, classifier_steps=0)
     out = ROOT / args.out
     results = json.loads(out.read_text()) if out.is_file() else {}
     results["base"] = str(base)
