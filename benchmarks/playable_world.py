@@ -8,8 +8,9 @@ accuracy; mean and spread over seeds.
         [--out benchmarks/results/playable_world.json]
 
 Each variant is ``name=<Hydra overrides, space separated>`` for ``train.py stage=dynamics``. A variant's worlds are
-trained once: a finished run (its ``world.json`` names a dynamics checkpoint) under ``<runs>/playable_<name>_s<seed>``
-is scored again without training. Runs whose store is not CoinRun get no key response.
+trained and scored once: a finished run (its ``world.json`` names a dynamics checkpoint) under
+``<runs>/playable_<name>_s<seed>`` is not trained again, and its scores are kept beside it (``playable_scores.json``),
+so seeds can be added later and the summary covers them all. Runs whose store is not CoinRun get no key response.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import shlex
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +38,7 @@ from genie.eval.visualise import write_png
 from genie.world import WorldModel
 
 ROOT = Path(__file__).resolve().parents[1]
+SCORES = "playable_scores.json"  # a world's scores, in its run directory
 log = logging.getLogger("playable_world")
 
 HEADLINE = ("key_response/walk/same_way", "key_response/walk/x_error", "key_response/walk/dream_travel",
@@ -43,6 +46,7 @@ HEADLINE = ("key_response/walk/same_way", "key_response/walk/x_error", "key_resp
             "key_response/start/same_way", "key_response/start/x_error", "key_response/start/key_gain",
             "key_response/walk/inferred_same_way", "key_response/walk/inferred_dream_travel",
             "long_play/player_in_view_human_t256", "long_play/player_in_view_keys_t256",
+            "long_play/player_in_view_human_t85", "long_play/player_in_view_keys_t85",
             "long_play/frozen_human_t256", "long_play/frozen_keys_t256", "motion/reach_right", "motion/reach_left",
             "motion/real_reach_right", "motion/real_reach_left", "dynamics/val/token_accuracy", "train_seconds")
 
@@ -74,10 +78,14 @@ def score_world(run_dir: Path, key_settings: KeyResponseSettings, play_settings:
     controls = None
     if world.effect_names is None:  # a latent world plays through its key controller, fitted as the report does
         controls = KeyControls.load(run_dir) or fit_key_controls(run_dir, world, store, steps=600, window=1)
-    metrics = long_play(world, store, "test", play_settings, controls=controls).metrics
+    frameskip = store.manifest.get("extra", {}).get("frameskip", 1)
+    # the same stretches of game time as a world that dreams one game frame a step, beside its own steps
+    horizons = sorted({*play_settings.horizons, *(round(h / frameskip) for h in play_settings.horizons)})
+    metrics = long_play(world, store, "test", replace(play_settings, horizons=tuple(horizons)),
+                        controls=controls).metrics
     if store.source == "coinrun":
         extra = store.manifest.get("extra", {})
-        scored, strip = key_response(world, controls, key_settings, extra.get("frameskip", 1),
+        scored, strip = key_response(world, controls, key_settings, frameskip,
                                      extra.get("distribution_mode", "easy"), extra["levels_per_split"]["test"])
         metrics |= scored
         write_png(run_dir / "key_response.png", upscale(strip, 2))
@@ -132,8 +140,13 @@ def main() -> None:
         for seed in args.seeds:
             run_dir, seconds = train_world(base, name, overrides.split(), seed, runs_dir)
             started = time.monotonic()
-            metrics = score_world(run_dir, key_settings, play_settings) | last_validation(run_dir)
-            metrics["train_seconds"] = seconds
+            scores = run_dir / SCORES
+            if scores.is_file():  # scored before: the world has not changed since (it is only trained once)
+                metrics = json.loads(scores.read_text())
+            else:
+                metrics = score_world(run_dir, key_settings, play_settings) | last_validation(run_dir)
+                metrics["train_seconds"] = seconds
+                atomic_write_bytes(scores, json.dumps(metrics, indent=1).encode())
             log.info("%s seed %d scored in %.0f s: %s", name, seed, time.monotonic() - started,
                      {k: round(metrics[k], 3) for k in HEADLINE if k in metrics})
             per_seed.append(metrics)
