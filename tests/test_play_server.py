@@ -263,6 +263,7 @@ class BrokenStore:
     """A store whose episode file has gone missing."""
 
     root = "broken-store"
+    fps = 15.0
 
     def episodes(self, split=None):
         return [EpisodeInfo("ep", 10, "test")]

@@ -331,3 +331,11 @@ def test_the_terminal_ui_needs_a_tty():
 
     with pytest.raises(UserError, match="use ui=web"):
         TTYKeys(io.StringIO())
+
+
+def test_play_runs_at_the_games_own_speed_unless_told_otherwise():
+    from genie.play.settings import DEFAULT_FPS, PlaySettings
+
+    assert PlaySettings().at_game_speed(5.0).fps == 5.0  # CoinRun recorded at frameskip 3
+    assert PlaySettings().at_game_speed(None).fps == DEFAULT_FPS
+    assert PlaySettings(fps=30.0).at_game_speed(5.0).fps == 30.0

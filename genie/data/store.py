@@ -248,6 +248,11 @@ class EpisodeStore:
         return self.manifest["source"]
 
     @property
+    def fps(self) -> float | None:
+        """Frames per second of the recorded game or video, where known."""
+        return self.manifest.get("fps")
+
+    @property
     def frame_size(self) -> int:
         return int(self.manifest["frame_size"])
 

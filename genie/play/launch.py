@@ -72,7 +72,8 @@ def play(run_dir: Path, settings: dict[str, Any]) -> None:
     world = WorldModel.load(run_dir, pick_device(cfg.device))
     keymap = cfg.keymap(world.num_actions)
     store = open_store(run_dir, world, cfg.split, settings.get("store"))
-    print(f"play: {run_dir} ({world.num_actions} latent actions, {world.frame_size}px frames)")
+    cfg = cfg.at_game_speed(store.fps if store is not None else None)
+    print(f"play: {run_dir} ({world.num_actions} latent actions, {world.frame_size}px frames, {cfg.fps:g} steps/s)")
     keys_of_game = None
     if cfg.keys is None:
         cfg, keymap, keys_of_game = game_keys(world, store, cfg, keymap, Path(run_dir))

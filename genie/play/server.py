@@ -87,7 +87,8 @@ class Player:
 class PlayServer:
     def __init__(self, world: WorldModel, store: EpisodeStore | None, settings: PlaySettings, keymap: dict[str, int],
                  run_name: str = "", game_keys: GameKeys | None = None):
-        self.world, self.store, self.settings, self.keymap = world, store, settings, keymap
+        self.settings = settings.at_game_speed(store.fps if store is not None else None)
+        self.world, self.store, self.keymap = world, store, keymap
         self.game_keys = game_keys
         self.run_name = run_name
         self.assets = static_assets()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from genie.errors import UserError
@@ -12,6 +12,7 @@ from genie.play.session import check_action
 # Keys the page and the terminal can map to latent actions, named as the browser's KeyboardEvent.code names them.
 MAPPABLE_KEYS = ("ArrowRight", "ArrowLeft", "ArrowUp", "ArrowDown", "Space")
 UIS = ("web", "terminal")
+DEFAULT_FPS = 15.0  # steps per second where the store does not say its frame rate
 TOP_LEVEL = ("split", "temperature", "seed", "device")  # read from the dream config's top level, not from play:
 
 
@@ -19,13 +20,13 @@ TOP_LEVEL = ("split", "temperature", "seed", "device")  # read from the dream co
 class PlaySettings:
     host: str = "127.0.0.1"
     port: int = 8765  # 0 picks a free port
-    fps: float = 30.0  # target steps (frames) per second of each session
+    fps: float | None = None  # target steps (frames) per second of each session; None: the store's, the game's speed
     default_action: int = 0  # the latent action taken while no key is held
     keys: dict[str, int] | None = None  # e.g. {ArrowLeft: 3}; None: the non-default actions in order
     ui: str = "web"
     max_upload_mb: float = 16.0
     open_browser: bool = False
-    record_frames: int = 1800  # the recording keeps the last this many frames (a minute at 30 frames/s)
+    record_frames: int = 1800  # the recording keeps the last this many frames (two minutes at 15 frames/s)
     preview_steps: int = 8  # frames in each action's preview
     scale: int = 6  # pixelated upscaling of the page's view and of downloaded recordings
     threads: int = 1  # torch CPU threads for the model
@@ -55,10 +56,19 @@ class PlaySettings:
         if not 0 <= int(self.port) <= 65535:
             raise UserError(f"play.port={self.port}: expected 0..65535 (0 picks a free port)")
         for key in ("fps", "max_upload_mb", "record_frames", "preview_steps", "scale", "threads", "max_sessions"):
+            if key == "fps" and self.fps is None:
+                continue
             if not getattr(self, key) > 0:
                 raise UserError(f"play.{key}={getattr(self, key)}: must be positive")
         if self.keys is not None and not isinstance(self.keys, dict):
             raise UserError(f"play.keys={self.keys!r}: expected a mapping like {{ArrowLeft: 1, Space: 2}}")
+
+    def at_game_speed(self, store_fps: float | None) -> "PlaySettings":
+        """These settings with ``fps`` set: as given, else the store's frame rate (one dreamed step per recorded
+        frame, the game's own speed), else ``DEFAULT_FPS``."""
+        if self.fps is not None:
+            return self
+        return replace(self, fps=float(store_fps or DEFAULT_FPS))
 
     @property
     def max_upload_bytes(self) -> int:

@@ -111,6 +111,7 @@ def run_terminal(world: WorldModel, store: EpisodeStore | None, cfg: PlaySetting
     """Play in the terminal until q (or ``max_steps``); returns the session (its actions, its recording)."""
     keys = TTYKeys(sys.stdin) if keys is None else keys
     out = sys.stdout if out is None else out
+    cfg = cfg.at_game_speed(store.fps if store is not None else None)
     rng = np.random.default_rng(cfg.seed)
     session = PlaySession(world, cfg.default_action, cfg.temperature, cfg.seed, cfg.record_frames,
                           game_keys=game_keys)
