@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.metrics import normalized_mutual_info_score
 
 from genie.data.store import EpisodeStore
-from genie.eval.evaluate import held_out_clips
+from genie.eval.held_out import held_out_clips
+from genie.eval.metrics import nmi
 from genie.nn.pixels import to_model
 from genie.runs import open_store_of_run
 from genie.world import WorldModel
@@ -47,7 +47,7 @@ def recording_nmi(run: Path, store: EpisodeStore, actions: np.ndarray, split: st
             info = store.episodes(split)[int(it["episode"])]
             true.append(actions[info.meta["first_frame"] + int(it["start"]) + world.window - 1])
     codes_N = torch.cat(codes).numpy()
-    return {"lam/action_nmi_vs_recording": float(normalized_mutual_info_score(np.array(true), codes_N)),
+    return {"lam/action_nmi_vs_recording": nmi(np.array(true), codes_N),
             "recording_transitions": len(codes_N)}
 
 

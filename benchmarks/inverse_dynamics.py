@@ -16,7 +16,7 @@ from torch.utils.data import DataLoader
 
 from genie.data.clips import PixelClips
 from genie.data.store import EpisodeStore
-from genie.eval.evaluate import held_out_clips
+from genie.eval.held_out import held_out_clips
 from genie.eval.metrics import nmi
 from genie.models.optim import WarmupCosine
 from genie.nn.latent_action_net import LatentActionConfig, LatentActionNet, check_history

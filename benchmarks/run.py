@@ -178,22 +178,23 @@ def latent_actions_vs_ceiling(run: Path, ceiling_steps: int) -> dict:
 def long_play_quality(run: Path) -> dict:
     """Long-play metrics (report defaults) of the run on its own test levels and, for CoinRun, on the other agent's
     test levels too (held-action and random-agent play)."""
-    from genie.eval.long_play import long_play, long_play_settings
+    from genie.eval.long_play import long_play
+    from genie.eval.settings import DREAM_COMMAND_KEYS, ReportSettings
     from genie.runs import open_store_of_run
 
     stores = stores_of_both_agents(open_store_of_run(run))
     with initialize_config_dir(config_dir=str(ROOT / "genie" / "configs"), version_base="1.3"):
         report = OmegaConf.to_container(compose("dream", overrides=[f"paths.root_dir={ROOT}"]), resolve=False)
-    settings = long_play_settings(report["long_play"])
+    settings = ReportSettings.from_config(report, ignore=DREAM_COMMAND_KEYS)
     world = WorldModel.load(run)
-    return {name: long_play(world, s, "test", settings, report["temperature"], report["seed"]).metrics
+    return {name: long_play(world, s, "test", settings.long_play, settings.temperature, settings.seed).metrics
             for name, s in stores.items()}
 
 
 def tokenizer_quality(run: Path, frames: int = 2048) -> dict:
     """A run's tokenizer (e.g. a tokenizer-only run) on ``frames`` frames spread over its store's test levels."""
     from genie.checkpoints import load_module, resolve_checkpoint
-    from genie.eval.evaluate import held_out_clips
+    from genie.eval.held_out import held_out_clips
     from genie.eval.metrics import code_stats, psnr_of_mean_mse, ssim
     from genie.nn.pixels import to_model
     from genie.runs import open_store_of_run

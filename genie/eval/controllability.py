@@ -11,22 +11,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from genie.data.clips import PixelClips
 from genie.data.store import EpisodeStore
+from genie.eval.held_out import held_out_clips
+from genie.eval.metrics import per_frame_psnr, psnr_of_mean_mse, psnr_of_mse
 from genie.nn.pixels import to_model
 from genie.world import WorldModel
 
 HORIZONS = (1, 4, 8, 16)
-
-
-def per_clip_psnr(prediction_BCHW: torch.Tensor, target_BCHW: torch.Tensor) -> torch.Tensor:
-    mse = ((prediction_BCHW.float() - target_BCHW.float()) ** 2).flatten(1).mean(1)
-    return -10 * torch.log10(mse.clamp_min(1e-10))
-
-
-def psnr_of_mean(prediction_BCHW: torch.Tensor, target_BCHW: torch.Tensor) -> float:
-    mse = ((prediction_BCHW.float() - target_BCHW.float()) ** 2).mean()
-    return float(-10 * torch.log10(mse.clamp_min(1e-10)))
 
 
 @torch.no_grad()
@@ -34,8 +25,7 @@ def rollout_metrics(world: WorldModel, store: EpisodeStore, split: str = "test",
                     batch_size: int = 32, delta_t: int = 4, temperature: float = 0.0, seed: int = 0) -> dict[str, float]:
     horizon = max(HORIZONS)
     W = world.window
-    total = sum(e.length for e in store.episodes(split))
-    clips = PixelClips(store.root, split, W + horizon, stride=max(1, total // max_clips))
+    clips = held_out_clips(store, split, W + horizon, max_clips)
     n = min(len(clips), max_clips)
     sq = {key: [] for key in ("window", "one", "copy_window", "copy_one")}  # per horizon: squared-error tensors
     delta_inferred, delta_random, delta_target = [], [], []
@@ -61,10 +51,10 @@ def rollout_metrics(world: WorldModel, store: EpisodeStore, split: str = "test",
                       ("copy_window", "psnr_copy_rollout"), ("copy_one", "psnr_copy_rollout_from1")):
         err = torch.cat(sq[key])  # [N, len(HORIZONS), 3, H, W]
         for i, h in enumerate(HORIZONS):
-            metrics[f"dynamics/{name}_t{h}"] = float(-10 * torch.log10(err[:, i].mean().clamp_min(1e-10)))
+            metrics[f"dynamics/{name}_t{h}"] = float(psnr_of_mse(err[:, i].mean()))
     inferred, random, target = torch.cat(delta_inferred), torch.cat(delta_random), torch.cat(delta_target)
-    per_clip = per_clip_psnr(inferred, target) - per_clip_psnr(random, target)
-    metrics["dynamics/delta_t_psnr"] = psnr_of_mean(inferred, target) - psnr_of_mean(random, target)
+    per_clip = per_frame_psnr(inferred, target) - per_frame_psnr(random, target)
+    metrics["dynamics/delta_t_psnr"] = psnr_of_mean_mse(inferred, target) - psnr_of_mean_mse(random, target)
     metrics["dynamics/delta_t_psnr_clip_mean"] = float(per_clip.mean())
     metrics["dynamics/delta_t_psnr_clip_std"] = float(per_clip.std())
     metrics["dynamics/delta_t_psnr_clip_stderr"] = float(per_clip.std() / np.sqrt(len(per_clip)))

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from genie.data.clips import PixelClips
 from genie.data.store import EpisodeStore
+from genie.eval.held_out import held_out_clips
 from genie.eval.metrics import code_stats, median_frame_psnr, nmi, psnr_of_mean_mse, ssim
 from genie.nn.pixels import to_model
 from genie.world import WorldModel
@@ -22,13 +22,6 @@ class EvalClips:
     lam_embeddings: np.ndarray  # float [N, D] pre-quantisation LAM vectors
     lam_codes: np.ndarray  # int [N]
     true_actions: np.ndarray  # int [N] (-1 where the data has no labels)
-
-
-def held_out_clips(store: EpisodeStore, split: str, clip_len: int, max_clips: int) -> PixelClips:
-    """Clips spread evenly over the split's episodes (one every few frames)."""
-    total = sum(e.length for e in store.episodes(split))
-    stride = max(1, total // max(max_clips, 1))
-    return PixelClips(store.root, split, clip_len, stride)
 
 
 @torch.no_grad()

@@ -35,9 +35,9 @@ import torch
 
 from genie.controls.key_controls import KeyControls
 from genie.controls.transitions import hold_counts
-from genie.data.clips import PixelClips
 from genie.data.store import EpisodeStore
 from genie.drawing import label, upscale
+from genie.eval.held_out import held_out_starts
 from genie.eval.player_view import fit_player_detector, reconstruct, sample_frames
 from genie.eval.realism import real_against_real, two_sample_score
 from genie.eval.scene_motion import frozen_rate, walk_from_rest
@@ -65,22 +65,6 @@ class LongPlaySettings:
 class LongPlay:
     metrics: dict[str, float]
     video: np.ndarray  # uint8 [steps + 1, H', W', 3]: one human-like rollout, step and action on every frame
-
-
-def long_play_settings(cfg: dict | None) -> LongPlaySettings:
-    """``cfg``: the report's ``long_play`` block (a plain dict)."""
-    values = dict(cfg or {})
-    if "horizons" in values:
-        values["horizons"] = tuple(int(h) for h in values["horizons"])
-    return LongPlaySettings(**values)
-
-
-def held_out_starts(store: EpisodeStore, split: str, window: int, count: int) -> torch.Tensor:
-    """``count`` windows of ``window`` real frames spread evenly over the split: uint8 [count, window, H, W, 3]."""
-    total = sum(e.length for e in store.episodes(split))
-    clips = PixelClips(store.root, split, window, stride=max(1, total // max(count, 1)))
-    pick = np.linspace(0, len(clips) - 1, min(count, len(clips))).round().astype(int)
-    return torch.stack([clips[int(i)]["frames"] for i in pick])
 
 
 def human_like_actions(rollouts: int, steps: int, num_actions: int, hold: int, seed: int) -> torch.Tensor:

@@ -12,15 +12,23 @@ from sklearn.metrics import normalized_mutual_info_score
 from torchmetrics.functional.image import structural_similarity_index_measure
 
 
+def psnr_of_mse(mse: torch.Tensor) -> torch.Tensor:
+    """PSNR (dB) of a mean squared error of frames in [0, 1], elementwise; an exact match counts as 100 dB."""
+    return -10 * torch.log10(mse.clamp_min(1e-10))
+
+
 def psnr_of_mean_mse(prediction: torch.Tensor, target: torch.Tensor) -> float:
     """prediction, target: float [N, 3, H, W] in [0, 1]."""
-    mse = torch.mean((prediction.float() - target.float()) ** 2)
-    return float(-10 * torch.log10(mse.clamp_min(1e-10)))
+    return float(psnr_of_mse(torch.mean((prediction.float() - target.float()) ** 2)))
+
+
+def per_frame_psnr(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """float [N, ...] in [0, 1] -> each frame's PSNR: float [N] (report medians, never means: DESIGN §6)."""
+    return psnr_of_mse(((prediction.float() - target.float()) ** 2).flatten(1).mean(1))
 
 
 def median_frame_psnr(prediction: torch.Tensor, target: torch.Tensor) -> float:
-    mse = ((prediction.float() - target.float()) ** 2).flatten(1).mean(1)
-    return float(torch.median(-10 * torch.log10(mse.clamp_min(1e-10))))
+    return float(torch.median(per_frame_psnr(prediction, target)))
 
 
 def ssim(prediction: torch.Tensor, target: torch.Tensor) -> float:

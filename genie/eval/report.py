@@ -4,6 +4,7 @@ eval.json (dream.py mode=eval)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -22,7 +23,8 @@ from genie.eval.dream import Dream, dream_episode
 from genie.eval.evaluate import EvalClips, evaluate
 from genie.eval.grounding import grounding_figure, run_grounding
 from genie.eval.key_response import KeyResponseSettings, key_response
-from genie.eval.long_play import LongPlay, long_play, long_play_settings
+from genie.eval.long_play import LongPlay, long_play
+from genie.eval.settings import ReportSettings
 from genie.eval.visualise import error_map, frame_strip, side_by_side, tsne_figure, write_gif, write_png
 from genie.nn.pixels import to_uint8
 from genie.wandb_runs import define_best, init_settings
@@ -79,23 +81,21 @@ SUMMARY_KEYS = (
 )
 
 
-def run_long_play(world: WorldModel, store: EpisodeStore, cfg: dict[str, Any], out: Path,
+def run_long_play(world: WorldModel, store: EpisodeStore, settings: ReportSettings, out: Path,
                   controls: KeyControls | None = None) -> LongPlay | None:
     """Long-play metrics and ``long_play.gif`` (+ a strip of it as PNG); None where ``long_play.starts`` is 0."""
-    settings = long_play_settings(cfg.get("long_play"))
-    if settings.starts <= 0:
+    if settings.long_play.starts <= 0:
         return None
-    result = long_play(world, store, cfg["split"], settings, cfg["temperature"], cfg["seed"], controls)
-    write_gif(out / "long_play.gif", result.video, cfg["fps"] * 1.5)
+    result = long_play(world, store, settings.split, settings.long_play, settings.temperature, settings.seed, controls)
+    write_gif(out / "long_play.gif", result.video, settings.fps * 1.5)
     write_png(out / "long_play_strip.png", frame_strip(result.video, every=32, max_frames=9))
     return result
 
 
-def run_key_response(world: WorldModel, store: EpisodeStore, cfg: dict[str, Any], out: Path,
+def run_key_response(world: WorldModel, store: EpisodeStore, settings: KeyResponseSettings, out: Path,
                      controls: KeyControls | None) -> dict[str, float]:
     """The same keys in the real game and in the dream (genie/eval/key_response.py) and ``key_response.png``, where
     the store is CoinRun (a simulator that replays keys) and the world can take keys; else nothing."""
-    settings = KeyResponseSettings(**cfg.get("key_response", {}))
     if settings.levels <= 0 or store.source != "coinrun" or (controls is None and world.effect_names is None):
         return {}
     extra = store.manifest.get("extra", {})
@@ -111,72 +111,73 @@ def log_summary(metrics: dict[str, float]) -> None:
             log.info("  %s = %.4g", key, metrics[key])
 
 
-def write_evaluation(run_dir: Path, store: EpisodeStore, cfg: dict[str, Any]) -> dict[str, float]:
-    """``dream.py mode=eval``: every held-out metric (one-step, rollouts, ΔtPSNR, NMI, long play, speed) into
-    eval.json (and long_play.gif beside it)."""
-    out = Path(cfg.get("out_dir") or Path(run_dir) / "dream")
-    world = WorldModel.load(run_dir, pick_device(cfg.get("device")))
-    metrics = evaluate(world, store, cfg["split"], cfg["eval_clips"]).metrics
-    metrics |= rollout_metrics(world, store, cfg["split"], cfg["rollout_clips"], temperature=cfg["temperature"],
-                               seed=cfg["seed"])
-    controls = KeyControls.load(run_dir, world.device)
-    if (played := run_long_play(world, store, cfg, out, controls)) is not None:
-        metrics |= played.metrics
-    metrics |= run_key_response(world, store, cfg, out, controls)
-    metrics["dream/frames_per_second"] = dream_episode(world, store, cfg["split"], cfg["episode"], cfg["steps"],
-                                                       "random", cfg["temperature"], cfg["seed"]).frames_per_second
-    atomic_write_bytes(out / "eval.json", json.dumps(metrics, indent=1).encode())
-    log.info("evaluation written to %s", out / "eval.json")
-    log_summary(metrics)
-    return metrics
+def write_report(run_dir: Path, store: EpisodeStore, settings: ReportSettings,
+                 artefacts: bool = True, logger_cfg=None, run_config: dict[str, Any] | None = None) -> dict[str, float]:
+    """Every held-out metric of a trained run into ``<run>/dream`` (or ``settings.out_dir``): one-step metrics,
+    rollouts and ΔtPSNR, NMI, key controls, long play, key response, dream speed.
 
-
-def write_report(run_dir: Path, store: EpisodeStore, cfg: dict[str, Any], logger_cfg=None,
-                 run_config: dict[str, Any] | None = None) -> dict[str, float]:
-    """Evaluate on the held-out split and write every artefact into ``<run>/dream`` (or ``cfg['out_dir']``);
-    ``run_config``: the W&B config of the report's run (the training run's, genie/training/loggers.run_config)."""
-    out = Path(cfg.get("out_dir") or Path(run_dir) / "dream")
-    world = WorldModel.load(run_dir, pick_device(cfg.get("device")))
-    log.info("report: one-step metrics on %d held-out %s clips", cfg["eval_clips"], cfg["split"])
-    clips = evaluate(world, store, cfg["split"], cfg["eval_clips"])
-    log.info("report: dream.gif, reconstruction.gif, action grid, t-SNE")
-    dream = dream_episode(world, store, cfg["split"], cfg["episode"], cfg["steps"], cfg["actions"],
-                          cfg["temperature"], cfg["seed"])
-    video = dream_video(dream, cfg["scale"])
-    grid = action_grid_video(world, store, cfg["split"], cfg["grid_rows"], cfg["grid_steps"], max(1, cfg["scale"] - 1))
-    files = {
-        "dream": write_gif(out / "dream.gif", video, cfg["fps"]),
-        "reconstruction": write_gif(out / "reconstruction.gif",
-                                    reconstruction_video(world, dream.real[: cfg["reconstruction_frames"]], cfg["scale"]),
-                                    cfg["fps"]),
-        "latent_actions_tsne": tsne_plot(out / "latent_actions_tsne.png", clips, store, cfg["tsne_points"], cfg["seed"]),
-        "action_grid": write_gif(out / "action_grid.gif", grid, cfg["fps"] / 2),
-        "dream_strip": write_png(out / "dream_strip.png", frame_strip(video, every=max(1, len(video) // 8), max_frames=8)),
-        "action_grid_last": write_png(out / "action_grid_last.png", grid[-1]),
-    }
+    ``artefacts`` (train.py's end of run, ``dream.py mode=dream``): also fits the run's key controls, scores
+    grounding, writes dream.gif, reconstruction.gif, action_grid.gif, the t-SNE and the PNGs, then metrics.json, and
+    logs to W&B where ``logger_cfg`` has a wandb block (``run_config``: that run's config,
+    genie/training/loggers.run_config). Without (``dream.py mode=eval``): the key controls the run saved, and
+    eval.json. long_play.gif and key_response.png are written either way."""
+    out = Path(settings.out_dir or Path(run_dir) / "dream")
+    world = WorldModel.load(run_dir, pick_device(settings.device))
+    split, seed, temperature = settings.split, settings.seed, settings.temperature
+    log.info("report: one-step metrics on %d held-out %s clips", settings.eval_clips, split)
+    clips = evaluate(world, store, split, settings.eval_clips)
     metrics = dict(clips.metrics)
-    if cfg["rollout_clips"] > 0:
-        log.info("report: rollouts and ΔtPSNR from %d clips", cfg["rollout_clips"])
-        metrics |= rollout_metrics(world, store, cfg["split"], cfg["rollout_clips"], temperature=cfg["temperature"],
-                                   seed=cfg["seed"])
-    if (controls := fit_key_controls(run_dir, world, store, **cfg["key_controller"])) is not None:
-        metrics |= {f"controls/{k}": v for k, v in controls.metrics.items() if k.endswith("accuracy")}
-    if (grounding := run_grounding(run_dir, store, world.num_actions, world.lam.cfg.window, cfg["split"],
-                                   cfg["seed"])) is not None:
-        metrics |= grounding.metrics()
-        files["grounding"] = grounding_figure(out / "grounding.png", grounding)
-    if (played := run_long_play(world, store, cfg, out, controls)) is not None:
+    # the eval path times random actions, whatever dream.actions says (eval.json's speed as before)
+    dream = dream_episode(world, store, split, settings.episode, settings.steps,
+                          settings.actions if artefacts else "random", temperature, seed)
+    files = write_pictures(out, world, store, settings, clips, dream) if artefacts else {}
+    if settings.rollout_clips > 0:
+        log.info("report: rollouts and ΔtPSNR from %d clips", settings.rollout_clips)
+        metrics |= rollout_metrics(world, store, split, settings.rollout_clips, temperature=temperature, seed=seed)
+    if artefacts:
+        controls = fit_key_controls(run_dir, world, store, **dataclasses.asdict(settings.key_controller))
+        if controls is not None:
+            metrics |= {f"controls/{k}": v for k, v in controls.metrics.items() if k.endswith("accuracy")}
+        if (grounding := run_grounding(run_dir, store, world.num_actions, world.lam.cfg.window, split,
+                                       seed)) is not None:
+            metrics |= grounding.metrics()
+            files["grounding"] = grounding_figure(out / "grounding.png", grounding)
+    else:
+        controls = KeyControls.load(run_dir, world.device)
+    if (played := run_long_play(world, store, settings, out, controls)) is not None:
         metrics |= played.metrics
         files["long_play"] = out / "long_play.gif"
-    metrics |= run_key_response(world, store, cfg, out, controls)
+    metrics |= run_key_response(world, store, settings.key_response, out, controls)
     metrics["dream/frames_per_second"] = dream.frames_per_second
-    metrics["dream/steps"] = int(len(dream.actions))
-    atomic_write_bytes(out / "metrics.json", json.dumps(metrics, indent=1).encode())
-    log.info("dream artefacts in %s", out)
+    if artefacts:
+        metrics["dream/steps"] = int(len(dream.actions))
+    written = out / ("metrics.json" if artefacts else "eval.json")
+    atomic_write_bytes(written, json.dumps(metrics, indent=1).encode())
+    log.info("report written to %s", written)
     log_summary(metrics)
-    if logger_cfg and "wandb" in logger_cfg:
+    if artefacts and logger_cfg and "wandb" in logger_cfg:
         log_to_wandb(logger_cfg["wandb"], metrics, files, run_dir, run_config or {})
     return metrics
+
+
+def write_pictures(out: Path, world: WorldModel, store: EpisodeStore, settings: ReportSettings, clips: EvalClips,
+                   dream: Dream) -> dict[str, Path]:
+    """dream.gif, reconstruction.gif, the action grid and the t-SNE of latent actions (+ PNG stills)."""
+    log.info("report: dream.gif, reconstruction.gif, action grid, t-SNE")
+    scale, fps = settings.scale, settings.fps
+    video = dream_video(dream, scale)
+    grid = action_grid_video(world, store, settings.split, settings.grid_rows, settings.grid_steps, max(1, scale - 1))
+    reconstruction = reconstruction_video(world, dream.real[: settings.reconstruction_frames], scale)
+    return {
+        "dream": write_gif(out / "dream.gif", video, fps),
+        "reconstruction": write_gif(out / "reconstruction.gif", reconstruction, fps),
+        "latent_actions_tsne": tsne_plot(out / "latent_actions_tsne.png", clips, store, settings.tsne_points,
+                                         settings.seed),
+        "action_grid": write_gif(out / "action_grid.gif", grid, fps / 2),
+        "dream_strip": write_png(out / "dream_strip.png", frame_strip(video, every=max(1, len(video) // 8),
+                                                                      max_frames=8)),
+        "action_grid_last": write_png(out / "action_grid_last.png", grid[-1]),
+    }
 
 
 def log_to_wandb(wandb_cfg, metrics: dict[str, float], files: dict[str, Path], run_dir: Path,

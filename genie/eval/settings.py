@@ -14,7 +14,7 @@ from genie.eval.key_response import KeyResponseSettings
 from genie.eval.long_play import LongPlaySettings
 
 # keys of dream.yaml that are not report settings (dream.py composes the report group at its top level)
-DREAM_COMMAND_KEYS = frozenset({"run", "store", "mode", "device", "ui", "play", "paths", "hydra"})
+DREAM_COMMAND_KEYS = frozenset({"run", "store", "mode", "ui", "play", "paths", "hydra"})
 
 
 @dataclass(frozen=True)

@@ -75,9 +75,11 @@ def train(cfg: DictConfig) -> dict[str, float]:
     wandb_cfg = (cfg.logger or {}).get("wandb")
     if cfg.stage.dream and complete and is_rank_zero():
         from genie.eval.report import write_report
+        from genie.eval.settings import ReportSettings
 
-        report = {**OmegaConf.to_container(cfg.dream, resolve=True), "device": cfg.device}
-        metrics |= write_report(run_dir, store, report, cfg.logger, run_config(cfg) if wandb_cfg else None)
+        report = ReportSettings.from_config(OmegaConf.to_container(cfg.dream, resolve=True), device=cfg.device)
+        metrics |= write_report(run_dir, store, report, logger_cfg=cfg.logger,
+                                run_config=run_config(cfg) if wandb_cfg else None)
     if wandb_cfg is not None and is_rank_zero():
         if wandb_cfg.get("log_world") and complete:
             log_world(run_dir, wandb_cfg, run_config(cfg))
