@@ -7,7 +7,7 @@ supervised model stays well below NMI 1; a LAM is judged against this number, no
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -30,6 +30,7 @@ class InverseDynamics(nn.Module):
     def __init__(self, lam: LatentActionConfig, num_actions: int, effect_of_action: list[int] | None = None,
                  frame_size: int = 64):
         super().__init__()
+        lam = replace(lam, lookahead=0)  # a label names one transition: the ceiling reads it, not where play goes next
         self.window = lam.window
         self.encoder = LatentActionNet(lam, frame_size).encoder  # the layers the LAM's codes come from
         self.inputs = check_history(lam) + 1  # the frames the LAM reads: its recent history and the next frame

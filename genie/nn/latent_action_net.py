@@ -55,7 +55,7 @@ class LatentActionConfig:
     entropy_temperature: float = 1.0
     warp: bool = True  # decode as x_t moved along a predicted flow field plus a residual (else: x_t + residual)
     flow_block: int = 8  # with warp: the flow is averaged over blocks this many pixels wide (one move per 8x8)
-    lookahead: int = 0  # the encoder also reads a frame up to this many steps after x_{t+1} (0: none)
+    lookahead: int = 2  # the encoder also reads a frame up to this many steps after x_{t+1} (0: none)
 
 
 @dataclass
