@@ -33,8 +33,9 @@ def test_coinrun_generation_writes_a_valid_level_split_store(tmp_path):
 
 @pytest.mark.slow
 def test_default_demo_trains_its_lam_on_held_action_coinrun(tmp_path):
-    """The default data is CoinRun with every action held for 8 steps, and the default LAM reads one history frame
-    and decodes by warping: trained a few steps through the real configs."""
+    """The default data is CoinRun stored every 3 game steps with every action held for 3 stored frames, and the
+    default LAM reads one history frame, looks 2 frames ahead and decodes by warping: trained a few steps through the
+    real configs."""
     import torch
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
@@ -57,9 +58,10 @@ def test_default_demo_trains_its_lam_on_held_action_coinrun(tmp_path):
     train(cfg)
     world = read_world(tmp_path / "runs" / "run")
     net = torch.load(world["lam"], map_location="cpu", weights_only=True)["hyper_parameters"]["net"]
-    assert net["history"] == 1 and net["warp"] is True and net["flow_block"] == 8
+    assert net["history"] == 1 and net["warp"] is True and net["flow_block"] == 8 and net["lookahead"] == 2
     store = EpisodeStore(world["data"])
-    assert store.manifest["extra"]["hold"] == 8
+    assert store.manifest["extra"]["hold"] == 3 and store.manifest["extra"]["frameskip"] == 3
+    assert store.fps == 5.0  # 15 game frames a second, one stored every 3
     actions = np.concatenate([store.actions(e.name) for e in store.episodes("train")])
     assert (actions[1:] == actions[:-1]).mean() > 0.6  # held: most steps repeat the previous action
 
