@@ -30,3 +30,14 @@ def fast_bf16(device) -> bool:
 
     device = torch.device(device)
     return device.type == "cuda" or (device.type == "cpu" and native_cpu_bf16())
+
+
+def cast_autocast_weights(module, dtype) -> None:
+    """Store the weights of ``module``'s convolutions and linear layers in ``dtype``, in place: autocast to
+    ``dtype`` casts exactly these on every call, so a model stepped frame by frame under autocast computes the same
+    numbers without copying its weights each step. The module then runs under autocast only."""
+    import torch
+
+    for layer in module.modules():
+        if isinstance(layer, (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d, torch.nn.Linear)):
+            layer.to(dtype)

@@ -49,3 +49,20 @@ def test_an_unknown_report_key_is_one_line_naming_it(values, key):
     with pytest.raises(UserError, match=f"^{key}: unknown report setting") as error:
         ReportSettings.from_config(values)
     assert "\n" not in str(error.value)
+
+
+def test_train_py_ends_with_the_quick_report_and_dream_py_keeps_the_full_one():
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=CONFIGS, version_base="1.3"):
+        cfg = compose("train", overrides=["paths.root_dir=.", "paths.output_dir=."])
+    GlobalHydra.instance().clear()
+    quick = ReportSettings.from_config(OmegaConf.to_container(cfg.dream, resolve=True))
+    full = ReportSettings()
+    # shorter checks of what a player sees; the one-step numbers, pictures and key controls are the full report's
+    assert quick.long_play.steps < full.long_play.steps and quick.long_play.starts < full.long_play.starts
+    assert quick.long_play.classifier_steps == 0 and quick.key_response.levels < full.key_response.levels
+    assert quick.rollout_clips < full.rollout_clips
+    assert (quick.eval_clips, quick.key_controller, quick.steps) == (full.eval_clips, full.key_controller, full.steps)

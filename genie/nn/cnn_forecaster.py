@@ -155,9 +155,10 @@ class CNNForecaster(nn.Module):
     ) -> torch.Tensor:
         """Next frame's tokens int64 [B, h, w]: argmax at temperature 0, else sampled from softmax(logits / T).
         ``actions_BA``: int [B] (the current action) or [B, A'] (the recent ones, the current last)."""
-        logits_BKhw = self(tokens_BThw, actions_BA).float()
-        if temperature <= 0:
+        logits_BKhw = self(tokens_BThw, actions_BA)
+        if temperature <= 0:  # bf16 -> float32 is exact: the argmax of either is the same
             return logits_BKhw.argmax(1)
+        logits_BKhw = logits_BKhw.float()
         B, K, h, w = logits_BKhw.shape
         probs = F.softmax(logits_BKhw.permute(0, 2, 3, 1).reshape(-1, K) / temperature, dim=-1)
         return torch.multinomial(probs, 1, generator=generator).reshape(B, h, w)

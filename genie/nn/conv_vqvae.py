@@ -66,8 +66,9 @@ class ConvVQVAE(nn.Module):
     @torch.no_grad()
     def encode(self, x_BCHW: torch.Tensor) -> torch.Tensor:
         """frames [B, 3, H, W] in [0, 1] -> tokens int64 [B, h, w]."""
-        out, (B, h, w) = self.quantize(x_BCHW)
-        return out.codes.reshape(B, h, w)
+        z_BDhw = self.encoder(x_BCHW * 2 - 1)
+        B, D, h, w = z_BDhw.shape
+        return self.quantizer.nearest(z_BDhw.permute(0, 2, 3, 1).reshape(-1, D)).reshape(B, h, w)
 
     @torch.no_grad()
     def decode(self, tokens_Bhw: torch.Tensor) -> torch.Tensor:

@@ -159,7 +159,7 @@ class LatentActionNet(nn.Module):
     def infer(self, frames_BTCHW: torch.Tensor) -> torch.Tensor:
         """frames [B, window + 1 (+ look-ahead), 3, H, W] -> latent action int64 [B] of the transition from frame
         window - 1 to frame window."""
-        return self.encode(frames_BTCHW).codes
+        return self.quantizer.nearest(self.embed(frames_BTCHW))
 
     def action_vectors(self, actions_B: torch.Tensor) -> torch.Tensor:
         """Codebook lookup: int [B] -> [B, D]. At inference only this (the codebook) is needed to act."""

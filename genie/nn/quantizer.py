@@ -59,6 +59,14 @@ class VectorQuantizer(nn.Module):
         e = self.codebook if codebook is None else codebook
         return z.pow(2).sum(1, keepdim=True) - 2 * z @ e.t() + e.pow(2).sum(1)[None]
 
+    @torch.no_grad()
+    def nearest(self, z: torch.Tensor, rows: int = 4096) -> torch.Tensor:
+        """z: [N, D] -> int64 [N], the code ``forward`` assigns each row, without its training statistics (loss,
+        histogram, EMA): inference. Rows go in chunks whose distance matrix stays in cache."""
+        with torch.autocast(device_type=z.device.type, enabled=False):
+            z = z.float()
+            return torch.cat([self.distances(chunk).argmin(1) for chunk in z.split(rows)])
+
     def lookup(self, codes: torch.Tensor) -> torch.Tensor:
         """codes: int [...] -> code vectors [..., D]."""
         return F.embedding(codes, self.codebook)

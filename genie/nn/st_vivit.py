@@ -109,13 +109,18 @@ class STViViT(nn.Module):
         return frame_size // self.cfg.patch
 
     # ------------------------------------------------------------------ clips [B, T, 3, H, W]
-    def quantize_clip(self, x_BTCHW: torch.Tensor) -> tuple[QuantizerOutput, tuple[int, int, int, int]]:
-        """Clips in [0, 1] -> the quantiser's output over every patch (N = B * T * h * w rows) and (B, T, h, w)."""
+    def embed_clip(self, x_BTCHW: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int, int, int]]:
+        """Clips in [0, 1] -> encoder vectors [B * T * h * w, D] (one per patch) and (B, T, h, w)."""
         B, T, _, H, W = x_BTCHW.shape
         h, w = self._check_clip(T, H, W)
         x_BTNC = self.encoder_positions(self.encoder_in(patchify(x_BTCHW * 2 - 1, self.cfg.patch)), h, w)
         z_BTND = self.encoder_out(self._run(self.encoder_blocks, x_BTNC))
-        return self.quantizer(z_BTND.reshape(-1, self.cfg.code_dim)), (B, T, h, w)
+        return z_BTND.reshape(-1, self.cfg.code_dim), (B, T, h, w)
+
+    def quantize_clip(self, x_BTCHW: torch.Tensor) -> tuple[QuantizerOutput, tuple[int, int, int, int]]:
+        """Clips in [0, 1] -> the quantiser's output over every patch (N = B * T * h * w rows) and (B, T, h, w)."""
+        z_ND, shape = self.embed_clip(x_BTCHW)
+        return self.quantizer(z_ND), shape
 
     def decode_vectors(self, q_BThwD: torch.Tensor) -> torch.Tensor:
         """Code vectors [B, T, h, w, D] -> frames [B, T, 3, H, W], unclamped (~[0, 1])."""
@@ -132,8 +137,8 @@ class STViViT(nn.Module):
     @torch.no_grad()
     def encode_clip(self, x_BTCHW: torch.Tensor) -> torch.Tensor:
         """Clips [B, T, 3, H, W] in [0, 1] -> tokens int64 [B, T, h, w]."""
-        out, (B, T, h, w) = self.quantize_clip(x_BTCHW)
-        return out.codes.reshape(B, T, h, w)
+        z_ND, shape = self.embed_clip(x_BTCHW)
+        return self.quantizer.nearest(z_ND).reshape(shape)
 
     @torch.no_grad()
     def decode_clip(self, tokens_BThw: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,45 @@
+"""Inference shortcuts give exactly what the training path gives: the quantiser's nearest codes without its
+statistics, the tokenizer's and LAM's codes in channels-last layout, and a world stepping with its dynamics' weights
+stored in bf16 (genie/precision.py cast_autocast_weights)."""
+
+import torch
+
+from genie.nn.cnn_forecaster import CNNForecaster, CNNForecasterConfig
+from genie.nn.conv_vqvae import ConvVQVAE, ConvVQVAEConfig
+from genie.nn.quantizer import VectorQuantizer
+from genie.world import WorldModel
+from tests.play_worlds import ActionCount, BlockTokenizer
+
+
+def test_nearest_codes_are_the_codes_forward_assigns_across_chunks():
+    torch.manual_seed(0)
+    quantizer = VectorQuantizer(64, 8).eval()
+    z = torch.randn(1000, 8) * 0.1
+    assert torch.equal(quantizer.nearest(z, rows=128), quantizer(z).codes)
+
+
+def test_channels_last_tokenizer_encodes_the_same_tokens():
+    torch.manual_seed(0)
+    net = ConvVQVAE(ConvVQVAEConfig(num_codes=32, code_dim=8, hidden=16)).eval()
+    net.quantizer.codebook.copy_(torch.randn(32, 8))
+    frames = torch.rand(6, 3, 64, 64)
+    before = net.encode(frames)
+    assert torch.equal(net.to(memory_format=torch.channels_last).encode(frames), before)
+    assert len(before.unique()) > 1  # not a trivially constant code
+
+
+def test_a_bf16_world_steps_as_autocast_over_float32_weights():
+    torch.manual_seed(0)
+    cfg = CNNForecasterConfig(num_codes=16, num_actions=4, window=4, token_dim=8, hidden=16, dilations=(1, 2))
+    reference = CNNForecaster(cfg).eval()
+    world = WorldModel(BlockTokenizer(16), ActionCount(4), CNNForecaster(cfg), frame_size=32, bf16=True)
+    world.dynamics.load_state_dict(reference.state_dict())
+    assert world.dynamics.stem.weight.dtype == torch.bfloat16  # no copy per step
+    context = torch.randint(0, 16, (3, 4, 8, 8))
+    actions = torch.randint(0, 4, (3, 5))
+    dreamed = world.rollout(context, actions)
+    tokens = context
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        for s in range(actions.shape[1]):
+            tokens = torch.cat([tokens, reference.predict_next(tokens[:, -4:], actions[:, s])[:, None]], 1)
+    assert torch.equal(dreamed, tokens)
