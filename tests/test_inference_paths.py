@@ -43,3 +43,21 @@ def test_a_bf16_world_steps_as_autocast_over_float32_weights():
         for s in range(actions.shape[1]):
             tokens = torch.cat([tokens, reference.predict_next(tokens[:, -4:], actions[:, s])[:, None]], 1)
     assert torch.equal(dreamed, tokens)
+
+
+def test_a_bf16_maskgit_world_steps_as_autocast_over_float32_weights():
+    from genie.nn.maskgit import MaskGITConfig, MaskGITDynamics
+
+    torch.manual_seed(0)
+    cfg = MaskGITConfig(num_codes=16, num_actions=4, window=4, d_model=32, layers=1, heads=2, max_grid=8,
+                        decode_steps=2)
+    reference = MaskGITDynamics(cfg).eval()
+    world = WorldModel(BlockTokenizer(16), ActionCount(4), MaskGITDynamics(cfg), frame_size=32, bf16=True)
+    world.dynamics.load_state_dict(reference.state_dict())
+    context, actions = torch.randint(0, 16, (2, 4, 8, 8)), torch.randint(0, 4, (2, 3))
+    dreamed = world.rollout(context, actions)
+    tokens = context
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        for s in range(actions.shape[1]):
+            tokens = torch.cat([tokens, reference.predict_next(tokens[:, -4:], actions[:, s])[:, None]], 1)
+    assert torch.equal(dreamed, tokens)

@@ -80,6 +80,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         report = ReportSettings.from_config(OmegaConf.to_container(cfg.dream, resolve=True), device=cfg.device)
         metrics |= write_report(run_dir, store, report, logger_cfg=cfg.logger,
                                 run_config=run_config(cfg) if wandb_cfg else None)
+        log.info("the full report (256-step long play, realism, 48 levels of key response; a few minutes): "
+                 "python dream.py run=%s", run_dir)
     if wandb_cfg is not None and is_rank_zero():
         if wandb_cfg.get("log_world") and complete:
             log_world(run_dir, wandb_cfg, run_config(cfg))
