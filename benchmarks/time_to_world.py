@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import genie.cli  # noqa: F401  first: the entry points' OpenMP waiting policy, set before torch starts
+
 import numpy as np
 import torch
 
