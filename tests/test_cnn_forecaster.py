@@ -67,20 +67,3 @@ def test_a_forecaster_with_action_history_reads_past_actions_and_pads_unknown_on
     loss, logs = net.train().compute_loss(torch.randint(0, 16, (2, net.clip_len, 4, 4)),
                                           torch.randint(0, 4, (2, net.clip_len - 1)))
     assert torch.isfinite(loss) and "token_accuracy" in logs
-
-
-def test_context_noise_replaces_a_drawn_share_of_the_history_and_tells_the_model_its_level():
-    net = tiny(context_noise=0.8, noise_levels=4, inference_noise=0.3)
-    history = torch.zeros(4000, 4, 8, 8, dtype=torch.long)
-    noisy, level_B = net.corrupt(history)
-    share_B = (noisy != 0).float().mean((1, 2, 3)) * 16 / 15  # a random code is 0 one time in 16
-    for level in range(4):  # level l: a share drawn from [l, l + 1) / 4 * 0.8
-        assert abs(share_B[level_B == level].mean() - 0.2 * (level + 0.5)) < 0.01
-    assert net.noise_level(0.3) == 1 and net.noise_level(0.0) == 0
-    # the level is an input: the same history and action under another level is another prediction
-    tokens, action = torch.randint(0, 16, (1, 4, 8, 8)), torch.tensor([2])
-    assert not torch.equal(net(tokens, action, torch.tensor([0])), net(tokens, action, torch.tensor([3])))
-    assert torch.equal(net(tokens, action), net(tokens, action, torch.tensor([1])))  # dreaming: inference_noise
-    loss, _ = net.train().compute_loss(torch.randint(0, 16, (2, 5, 8, 8)), torch.randint(0, 4, (2, 4)))
-    loss.backward()
-    assert net.noise_embedding.weight.grad is not None

@@ -39,9 +39,6 @@ class CNNForecasterConfig:
     unroll: int = 1  # training steps per clip; steps after the first read the model's own predictions
     action_history: int = 1  # actions the conditioning reads: the current one and the action_history - 1 before it
     unknown_past: float = 0.25  # with action_history > 1: share of training clips whose oldest past actions are hidden
-    context_noise: float = 0.0  # training: a share of each clip's history tokens, drawn from [0, this), becomes random
-    noise_levels: int = 8  # codes, and the model is told the share in this many levels; 0: clean histories
-    inference_noise: float = 0.0  # dreaming: the share it is told its context has (nothing is replaced)
 
 
 class CNNForecaster(nn.Module):
@@ -62,7 +59,6 @@ class CNNForecaster(nn.Module):
         self.blocks = nn.ModuleList([FiLMResBlock(cfg.hidden, cfg.action_dim, d) for d in cfg.dilations])
         self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(cfg.hidden, cfg.num_codes, 1))
         self.copy_bias = nn.Parameter(torch.tensor(3.0))
-        self.noise_embedding = nn.Embedding(cfg.noise_levels, cfg.action_dim) if cfg.context_noise > 0 else None
 
     @property
     def unknown_action(self) -> int:
@@ -98,35 +94,15 @@ class CNNForecaster(nn.Module):
             return e_BAE[:, -1]
         return self.action_mixer(e_BAE.flatten(1))
 
-    def noise_level(self, share: float) -> int:
-        """The level of a share of random context tokens (0 .. noise_levels - 1)."""
-        return min(int(share / self.cfg.context_noise * self.cfg.noise_levels), self.cfg.noise_levels - 1)
-
-    def corrupt(self, history_BThw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Training: each clip draws a level; that share of its history tokens becomes random codes. Returns the
-        history and the levels int [B]."""
-        B = len(history_BThw)
-        level_B = torch.randint(0, self.cfg.noise_levels, (B,), device=history_BThw.device)
-        share_B = (level_B + torch.rand(B, device=history_BThw.device)) / self.cfg.noise_levels * self.cfg.context_noise
-        replaced = torch.rand(history_BThw.shape, device=history_BThw.device) < share_B[:, None, None, None]
-        random_codes = torch.randint_like(history_BThw, self.cfg.num_codes)
-        return torch.where(replaced, random_codes, history_BThw), level_B
-
-    def forward(self, tokens_BThw: torch.Tensor, actions_BA: torch.Tensor,
-                noise_B: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, tokens_BThw: torch.Tensor, actions_BA: torch.Tensor) -> torch.Tensor:
         """tokens int [B, window, h, w], actions int [B] (the current one) or [B, A'] (the recent ones, the current
-        last; see ``recent_actions``) -> logits [B, num_codes, h, w] of the next frame. ``noise_B``: the level of
-        random tokens in each history (with ``context_noise``; None: the level of ``inference_noise``)."""
+        last; see ``recent_actions``) -> logits [B, num_codes, h, w] of the next frame."""
         B, T, h, w = tokens_BThw.shape
         if T != self.cfg.window:
             raise ValueError(f"CNN forecaster expects {self.cfg.window} history frames, got {T}")
         e_BThwE = self.token_embedding(tokens_BThw)
         x = self.stem(e_BThwE.permute(0, 1, 4, 2, 3).reshape(B, -1, h, w))
         a_BE = self.action_condition(actions_BA)
-        if self.noise_embedding is not None:
-            if noise_B is None:
-                noise_B = torch.full((B,), self.noise_level(self.cfg.inference_noise), device=tokens_BThw.device)
-            a_BE = a_BE + self.noise_embedding(noise_B)
         for block in self.blocks:
             x = block(x, a_BE)
         logits_BKhw = self.head(x)
@@ -158,13 +134,10 @@ class CNNForecaster(nn.Module):
             raise ValueError(f"CNN forecaster needs clips of {self.clip_len} frames, got {tokens_BThw.shape[1]}")
         actions_BT = self.hide_old_actions(actions_BT)
         history = tokens_BThw[:, H - W : H]
-        noise_B = None
-        if self.noise_embedding is not None and self.training:
-            history, noise_B = self.corrupt(history)
         losses, first_accuracy = [], None
         for j in range(steps):
             target = tokens_BThw[:, H + j]
-            logits_BKhw = self(history, actions_BT[:, H + j - A : H + j], noise_B)
+            logits_BKhw = self(history, actions_BT[:, H + j - A : H + j])
             losses.append(F.cross_entropy(logits_BKhw.float(), target))
             predicted = logits_BKhw.argmax(1).detach()
             if first_accuracy is None:
