@@ -2,6 +2,7 @@
 statistics, the tokenizer's and LAM's codes in channels-last layout, and a world stepping with its dynamics' weights
 stored in bf16 (genie/precision.py cast_autocast_weights)."""
 
+import pytest
 import torch
 
 from genie.nn.cnn_forecaster import CNNForecaster, CNNForecasterConfig
@@ -28,33 +29,29 @@ def test_channels_last_tokenizer_encodes_the_same_tokens():
     assert len(before.unique()) > 1  # not a trivially constant code
 
 
-def test_a_bf16_world_steps_as_autocast_over_float32_weights():
-    torch.manual_seed(0)
+def cnn_dynamics():
     cfg = CNNForecasterConfig(num_codes=16, num_actions=4, window=4, token_dim=8, hidden=16, dilations=(1, 2))
-    reference = CNNForecaster(cfg).eval()
-    world = WorldModel(BlockTokenizer(16), ActionCount(4), CNNForecaster(cfg), frame_size=32, bf16=True)
-    world.dynamics.load_state_dict(reference.state_dict())
-    assert world.dynamics.stem.weight.dtype == torch.bfloat16  # no copy per step
-    context = torch.randint(0, 16, (3, 4, 8, 8))
-    actions = torch.randint(0, 4, (3, 5))
-    dreamed = world.rollout(context, actions)
-    tokens = context
-    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
-        for s in range(actions.shape[1]):
-            tokens = torch.cat([tokens, reference.predict_next(tokens[:, -4:], actions[:, s])[:, None]], 1)
-    assert torch.equal(dreamed, tokens)
+    return lambda: CNNForecaster(cfg)
 
 
-def test_a_bf16_maskgit_world_steps_as_autocast_over_float32_weights():
+def maskgit_dynamics():
     from genie.nn.maskgit import MaskGITConfig, MaskGITDynamics
 
-    torch.manual_seed(0)
     cfg = MaskGITConfig(num_codes=16, num_actions=4, window=4, d_model=32, layers=1, heads=2, max_grid=8,
                         decode_steps=2)
-    reference = MaskGITDynamics(cfg).eval()
-    world = WorldModel(BlockTokenizer(16), ActionCount(4), MaskGITDynamics(cfg), frame_size=32, bf16=True)
+    return lambda: MaskGITDynamics(cfg)
+
+
+@pytest.mark.parametrize("dynamics", [cnn_dynamics, maskgit_dynamics])
+def test_a_bf16_world_steps_as_autocast_over_float32_weights(dynamics):
+    torch.manual_seed(0)
+    build = dynamics()
+    reference = build().eval()
+    world = WorldModel(BlockTokenizer(16), ActionCount(4), build(), frame_size=32, bf16=True)
     world.dynamics.load_state_dict(reference.state_dict())
-    context, actions = torch.randint(0, 16, (2, 4, 8, 8)), torch.randint(0, 4, (2, 3))
+    linear = next(m for m in world.dynamics.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)))
+    assert linear.weight.dtype == torch.bfloat16  # no copy per step
+    context, actions = torch.randint(0, 16, (3, 4, 8, 8)), torch.randint(0, 4, (3, 5))
     dreamed = world.rollout(context, actions)
     tokens = context
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
