@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import lightning as L
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, open_dict
 
 from genie.cli import register_resolvers
+from genie.training.distributed import leave_process_group
 
 CONFIGS = str(Path(__file__).resolve().parents[1] / "genie" / "configs")
 os.environ.setdefault("WANDB_MODE", "offline")
@@ -19,6 +21,14 @@ register_resolvers()
 # The fast tier (-m "not slow") trains nothing through train.py's pipeline, spawns no process and drives no browser;
 # tests that do are marked slow where they are written. These fixtures train a run, so a test using them is slow.
 TRAINING_FIXTURES = {"trained_run", "world", "store"}
+
+
+class LeaveProcessGroup(L.Callback):
+    """For tests that run a Trainer over ddp_spawn ranks: each rank leaves the process group when its trainer ends,
+    as train.py's ranks do (genie.training.distributed.leave_process_group)."""
+
+    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        leave_process_group()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

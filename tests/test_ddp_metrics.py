@@ -8,7 +8,7 @@ from genie.data.datamodule import ClipDataModule
 from genie.data.prepare import prepare_store
 from genie.models.lam import LAMModule
 from genie.training.stage_builders import RunInputs, build_lam, build_tokenizer
-from tests.conftest import compose_train
+from tests.conftest import LeaveProcessGroup, compose_train
 
 # exact for counts (codes used, codebook usage), float32 sum order for averages
 TOLERANCE = {"codes_used": 1e-6, "codebook_usage": 1e-6}
@@ -32,7 +32,7 @@ def build_lam_with_spread_codes(inputs: RunInputs):
 def validate(module: L.LightningModule, datamodule: ClipDataModule, devices: int) -> dict[str, float]:
     trainer = L.Trainer(accelerator="cpu", devices=devices, strategy="ddp_spawn" if devices > 1 else "auto",
                         precision="32-true", logger=False, enable_progress_bar=False, enable_model_summary=False,
-                        enable_checkpointing=False)
+                        enable_checkpointing=False, callbacks=[LeaveProcessGroup()])
     (metrics,) = trainer.validate(module, datamodule=datamodule, verbose=False)
     return {k.split("/", 1)[1]: float(v) for k, v in metrics.items()}
 

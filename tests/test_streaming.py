@@ -20,7 +20,7 @@ from genie.data.shards import HEADER_NAME, export_shards  # noqa: E402
 from genie.data.store import StoreError  # noqa: E402
 from genie.data.synthetic import generate_synthetic  # noqa: E402
 from genie.errors import UserError  # noqa: E402
-from tests.conftest import compose_train  # noqa: E402
+from tests.conftest import LeaveProcessGroup, compose_train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAME_SIZE, CLIP_LEN, BATCH = 32, 5, 8
@@ -208,7 +208,8 @@ def test_shard_command_writes_the_train_split_of_a_data_config(tmp_path):
 @pytest.mark.slow
 def test_each_ddp_rank_streams_its_own_chunks(shards, tmp_path):
     trainer = L.Trainer(max_epochs=1, accelerator="cpu", devices=2, strategy="ddp_spawn", logger=False,
-                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                        callbacks=[LeaveProcessGroup()])
     trainer.fit(RecordClips(str(tmp_path)), datamodule=ShardData(shards, 0))
     rank0, rank1 = ({tuple(x) for x in json.loads((tmp_path / f"{r}.json").read_text())} for r in (0, 1))
     assert rank0 and rank1 and not rank0 & rank1

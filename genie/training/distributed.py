@@ -76,6 +76,16 @@ def barrier() -> None:
         dist.barrier()
 
 
+def leave_process_group() -> None:
+    """Every rank ends its share of a run here, after its last collective: the process group is destroyed while all
+    ranks are still alive. Left to interpreter exit, gloo's threads are torn down while another rank may still be
+    working (rank 0 writes the report alone), and a rank can abort there (SIGABRT, "terminate called without an
+    active exception"); Lightning destroys the group at exit only for NCCL."""
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 @contextmanager
 def rank_zero_first():
     """Rank 0 runs the block first (writing files), then the other ranks (finding them written)."""

@@ -30,7 +30,7 @@ from genie.data.prepare import prepare_store
 from genie.errors import UserError
 from genie.training.config_check import check_config
 from genie.training.config_tree import log_config_tree
-from genie.training.distributed import is_rank_zero, join_launched_processes, rank_zero_first
+from genie.training.distributed import is_rank_zero, join_launched_processes, leave_process_group, rank_zero_first
 from genie.training.loggers import run_config
 from genie.training.stage_builders import BUILDERS, EARLIER_STAGES, RunInputs
 from genie.training.stage_trainer import stage_trainer
@@ -71,6 +71,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
             components[name] = str(ckpt)
             record(run_dir, name, ckpt)
     record(run_dir, "data", store.root)
+    leave_process_group()  # the ranks' shared work is done; rank 0 may go on alone (the report)
     complete = all(s in components for s in STAGES)
     wandb_cfg = (cfg.logger or {}).get("wandb")
     if cfg.stage.dream and complete and is_rank_zero():
