@@ -72,9 +72,11 @@ def base_store(base: Path) -> str:
     return world.get("data") or TokenStore(world["tokens"]).header["store"]
 
 
-def score_world(run_dir: Path, key_settings: KeyResponseSettings, play_settings: LongPlaySettings) -> dict[str, float]:
+def score_world(run_dir: Path, key_settings: KeyResponseSettings, play_settings: LongPlaySettings,
+                eval_data: str | None = None) -> dict[str, float]:
+    """``eval_data``: the store whose held-out frames long play starts from (default: the world's own)."""
     world = WorldModel.load(run_dir)
-    store = EpisodeStore(read_world(run_dir)["data"])
+    store = EpisodeStore(eval_data or read_world(run_dir)["data"])
     controls = None
     if world.effect_names is None:  # a latent world plays through its key controller, fitted as the report does
         controls = KeyControls.load(run_dir) or fit_key_controls(run_dir, world, store, steps=600, window=1)
@@ -125,6 +127,9 @@ def main() -> None:
     parser.add_argument("--levels", type=int, default=48)
     parser.add_argument("--long-play-starts", type=int, default=32)
     parser.add_argument("--out", default="benchmarks/results/playable_world.json")
+    parser.add_argument("--eval-data", default=None,
+                        help="score long play from this store's held-out frames (default: each world's own store); "
+                             "for variants trained on other data, so every world starts from the same frames")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     base, runs_dir = Path(args.base).resolve(), (ROOT / args.runs).resolve()
@@ -144,7 +149,7 @@ def main() -> None:
             if scores.is_file():  # scored before: the world has not changed since (it is only trained once)
                 metrics = json.loads(scores.read_text())
             else:
-                metrics = score_world(run_dir, key_settings, play_settings) | last_validation(run_dir)
+                metrics = score_world(run_dir, key_settings, play_settings, args.eval_data) | last_validation(run_dir)
                 metrics["train_seconds"] = seconds
                 atomic_write_bytes(scores, json.dumps(metrics, indent=1).encode())
             log.info("%s seed %d scored in %.0f s: %s", name, seed, time.monotonic() - started,

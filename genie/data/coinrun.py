@@ -53,20 +53,43 @@ def make_env(num_envs: int, start_level: int, num_levels: int, distribution_mode
 class RandomPolicy:
     """Uniform over the 15 buttons. ``hold`` > 1 scripts the agent: every draw is held for ``hold`` steps (the envs'
     holds are staggered), so each action's effect is clean (a run, not one step of momentum). With ``sticky`` > 0 a
-    draw repeats the previous action with that probability."""
+    draw repeats the previous action with that probability.
 
-    def __init__(self, num_envs: int, rng: np.random.Generator, sticky: float = 0.0, hold: int = 1):
+    With ``bias`` > 0 the agent plays in stretches (AdaWorld's exploration): each env favours one effect (LEFT,
+    RIGHT, JUMP, NOTHING, drawn with the weights ``favour``) for ``stretch`` draws, then another; a draw takes a
+    button of the favoured effect with probability ``bias``, else a uniform one. A stretch that favours RIGHT walks
+    far into the level, one that favours NOTHING stands, and the next stretch starts from rest."""
+
+    def __init__(self, num_envs: int, rng: np.random.Generator, sticky: float = 0.0, hold: int = 1,
+                 bias: float = 0.0, stretch: int = 8, favour: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0)):
         if hold < 1:
             raise UserError(f"data.hold: must be >= 1 (steps each action is held), got {hold}")
-        self.rng, self.sticky, self.hold = rng, sticky, hold
+        if not 0.0 <= bias <= 1.0 or stretch < 1:
+            raise UserError(f"data.bias: a probability in [0, 1] and data.stretch >= 1, got {bias} and {stretch}")
+        if len(favour) != len(EFFECT_NAMES) or min(favour) < 0 or sum(favour) <= 0:
+            raise UserError(f"data.favour: {len(EFFECT_NAMES)} weights >= 0 ({', '.join(EFFECT_NAMES)}), got {favour}")
+        self.rng, self.sticky, self.hold, self.bias, self.stretch = rng, sticky, hold, bias, stretch
+        # a favoured button: an effect drawn by its weight, then one of that effect's buttons
+        effects = np.asarray(ACTION_EFFECTS)
+        weights = np.asarray(favour, np.float64)[effects] / np.bincount(effects, minlength=len(favour))[effects]
+        self.favour_p = weights / weights.sum()
         self.previous = rng.integers(0, len(ACTION_MEANINGS), size=num_envs)
         # steps the current action has been held (no draw at hold 1: the random agent's stream stays as it was)
         self.held_for = rng.integers(0, hold, size=num_envs) if hold > 1 else np.zeros(num_envs, np.int64)
+        if bias > 0:  # (without a bias the stream of draws stays as it was)
+            self.favoured = rng.choice(len(ACTION_MEANINGS), size=num_envs, p=self.favour_p)
+            self.draws_left = rng.integers(1, stretch + 1, size=num_envs)  # staggered stretches
 
     def __call__(self, obs_NHWC: np.ndarray | None = None, first_N: np.ndarray | None = None) -> np.ndarray:
         """The next buttons, int [num_envs] (the frames and episode starts are not looked at)."""
         draw = self.held_for >= self.hold - 1
         fresh = self.rng.integers(0, len(ACTION_MEANINGS), size=len(self.previous))
+        if self.bias > 0:
+            new_stretch = draw & (self.draws_left <= 0)
+            self.favoured = np.where(new_stretch, self.rng.choice(len(ACTION_MEANINGS), size=len(fresh),
+                                                                  p=self.favour_p), self.favoured)
+            self.draws_left = np.where(new_stretch, self.stretch, self.draws_left) - draw
+            fresh = np.where(self.rng.random(len(fresh)) < self.bias, self.favoured, fresh)
         keep = self.rng.random(len(self.previous)) < self.sticky
         self.previous = np.where(draw & ~keep, fresh, self.previous)
         self.held_for = np.where(draw, 0, self.held_for + 1)
@@ -143,9 +166,12 @@ def generate_coinrun(
     seed: int = 0,
     agent: str = "random",
     frameskip: int = 1,
+    bias: float = 0.0,
+    stretch: int = 8,
+    favour: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0),
 ) -> EpisodeStore:
     """Fill ``root`` until each split holds its frame budget. Re-running after an interruption continues.
-    ``agent``: ``random`` (RandomPolicy, with ``sticky`` and ``hold``) or ``expert`` (ExpertPolicy).
+    ``agent``: ``random`` (RandomPolicy, with ``sticky``, ``hold``, ``bias``, ``stretch`` and ``favour``) or ``expert`` (ExpertPolicy).
     ``frameskip``: game steps per stored frame, the action repeated over them (``hold`` counts stored frames)."""
     if frame_size != 64:
         raise ValueError(f"data.frame_size: CoinRun renders 64x64 frames, got frame_size={frame_size}")
@@ -158,7 +184,8 @@ def generate_coinrun(
         action_meanings=ACTION_MEANINGS,
         extra={"levels_per_split": levels_per_split, "level_offsets": LEVEL_OFFSETS, "sticky": sticky, "hold": hold,
                "agent": agent, "effect_names": EFFECT_NAMES, "action_effects": ACTION_EFFECTS,
-               "distribution_mode": distribution_mode, "frameskip": frameskip},
+               "distribution_mode": distribution_mode, "frameskip": frameskip, "bias": bias, "stretch": stretch,
+               "favour": list(favour)},
     )
     for split_index, (split, budget) in enumerate(frames_per_split.items()):
         have = sum(e.length for e in store.episodes(split))
@@ -167,7 +194,8 @@ def generate_coinrun(
         run_seed = seed * 7919 + split_index * 131 + len(store.episodes(split))  # fresh streams on resume
         env = make_env(num_envs, LEVEL_OFFSETS[split], levels_per_split[split], distribution_mode, run_seed)
         policy = (ExpertPolicy(env) if agent == "expert"
-                  else RandomPolicy(num_envs, np.random.default_rng(run_seed), sticky, hold))
+                  else RandomPolicy(num_envs, np.random.default_rng(run_seed), sticky, hold, bias, stretch,
+                                    tuple(favour)))
         frames: list[list[np.ndarray]] = [[] for _ in range(num_envs)]
         actions: list[list[int]] = [[] for _ in range(num_envs)]
         _, obs, first = env.observe()

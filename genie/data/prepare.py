@@ -13,6 +13,26 @@ from genie.data.store import EpisodeStore, StoreError
 log = logging.getLogger(__name__)
 
 
+# How a CoinRun store was played, recorded in its manifest; the value a store from before the key was recorded has
+COINRUN_GENERATION = {"agent": "random", "hold": 1, "sticky": 0.0, "frameskip": 1, "distribution_mode": "easy",
+                      "bias": 0.0, "stretch": 8, "favour": [1.0, 1.0, 1.0, 1.0]}
+
+
+def check_generated_as_asked(store: EpisodeStore, data: dict[str, Any]) -> None:
+    """A cached CoinRun store is reused only if it was played the way ``data`` asks (a store at a hand-set
+    ``data.path`` could have been played otherwise)."""
+    if store.source != "coinrun" or data.get("source") != "coinrun":
+        return
+    extra = store.manifest.get("extra", {})
+    for key, default in COINRUN_GENERATION.items():
+        if key in ("stretch", "favour") and not data.get("bias"):
+            continue  # stretches mean nothing without a bias
+        recorded, asked = extra.get(key, default), data.get(key, default)
+        if recorded != asked:
+            raise StoreError(f"{store.root}: this store was played with data.{key}={recorded}, the config asks for "
+                             f"{asked}; set data.path to another folder (or delete this one to regenerate it)")
+
+
 def prepare_store(data: dict[str, Any]) -> EpisodeStore:
     """``data`` is the ``data`` config group as a plain dict; returns the ready store."""
     if data["source"] == "video_folder":
@@ -28,6 +48,7 @@ def prepare_store(data: dict[str, Any]) -> EpisodeStore:
         if store.complete:
             if store.frame_size != data["frame_size"]:
                 raise StoreError(f"{root}: store holds {store.frame_size}px frames, data.frame_size={data['frame_size']}")
+            check_generated_as_asked(store, data)
             log.info("reusing %s store at %s (%d episodes)", store.source, root, len(store))
             return store
         log.info("continuing the interrupted %s store at %s", source, root)
@@ -42,7 +63,8 @@ def prepare_store(data: dict[str, Any]) -> EpisodeStore:
             str(root), data["frame_size"], data["frames"], data["levels"], data["max_episode_len"],
             num_envs=data["num_envs"], distribution_mode=data["distribution_mode"], sticky=data["sticky"],
             hold=data["hold"], seed=data["seed"], agent=data["agent"],
-            frameskip=data["frameskip"],
+            frameskip=data["frameskip"], bias=data["bias"], stretch=data["stretch"],
+            favour=tuple(data["favour"]),
         )
     if source == "atari":
         from genie.data.atari import generate_atari

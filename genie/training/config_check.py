@@ -55,6 +55,9 @@ class CoinRunData(DataCommon):
     num_envs: int
     sticky: float
     hold: int
+    bias: float
+    stretch: int
+    favour: list[float]
     frameskip: int
     distribution_mode: str
     seed: int
