@@ -104,3 +104,40 @@ def test_an_unknown_agent_is_named():
 
     with pytest.raises(UserError, match="data.agent: unknown CoinRun agent 'robot'"):
         generate_coinrun("/tmp/never", 64, {"train": 1}, {"train": 1}, agent="robot")
+
+
+def test_an_agent_in_stretches_favours_one_effect_for_a_stretch_of_draws():
+    from genie.data.coinrun import ACTION_EFFECTS, EFFECT_NAMES, RandomPolicy
+
+    effects = np.asarray(ACTION_EFFECTS)
+    only_right = RandomPolicy(8, np.random.default_rng(0), bias=1.0, stretch=4, favour=(0, 1, 0, 0))
+    assert all((effects[only_right()] == EFFECT_NAMES.index("RIGHT")).all() for _ in range(20))
+    # bias 1, all effects allowed: each env's effect changes only between stretches of 4 draws
+    stretches = RandomPolicy(8, np.random.default_rng(0), bias=1.0, stretch=4)
+    drawn_NT = np.stack([effects[stretches()] for _ in range(40)], 1)
+    changes_N = (np.diff(drawn_NT, axis=1) != 0).sum(1)
+    assert changes_N.max() <= 40 // 4 and changes_N.sum() > 0
+    # no bias: the uniform agent's draws are what they were before stretches existed
+    uniform = RandomPolicy(8, np.random.default_rng(0), hold=3)
+    rng = np.random.default_rng(0)
+    previous, held_for = rng.integers(0, 15, size=8), rng.integers(0, 3, size=8)
+    for _ in range(12):
+        draw = held_for >= 2
+        fresh, keep = rng.integers(0, 15, size=8), rng.random(8) < 0.0
+        previous, held_for = np.where(draw & ~keep, fresh, previous), np.where(draw, 0, held_for + 1)
+        assert (uniform() == previous).all()
+
+
+def test_a_store_played_otherwise_than_the_config_asks_is_not_reused(tmp_path):
+    from genie.data.prepare import prepare_store
+    from genie.data.store import StoreError
+
+    data = {"source": "coinrun", "path": str(tmp_path), "frame_size": 64, "frames": {"train": 20, "val": 10, "test": 10},
+            "levels": {"train": 2, "val": 1, "test": 1}, "max_episode_len": 16, "num_envs": 2, "distribution_mode": "easy",
+            "sticky": 0.0, "hold": 3, "seed": 0, "agent": "random", "frameskip": 3, "bias": 0.75, "stretch": 8,
+            "favour": [1.0, 3.0, 1.0, 1.0]}
+    prepare_store(data)
+    assert EpisodeStore(tmp_path).manifest["extra"]["bias"] == 0.75
+    prepare_store(data)  # the same settings: reused
+    with pytest.raises(StoreError, match=r"played with data.bias=0.75, the config asks for 0.0"):
+        prepare_store(data | {"bias": 0.0})
