@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.cloned_policy import ClonedPlayer, Demonstrations, clone, play_coinrun
+from benchmarks.cloned_policy import ClonedPlayer, CloneConfig, Demonstrations, clone, play_coinrun
 from genie.data.coinrun import ACTION_MEANINGS, ExpertPolicy, RandomPolicy
 from genie.eval.metrics import majority_map
 from genie.eval.visualise import save_figure
@@ -93,10 +93,10 @@ def main() -> None:
     results["constant"] = play(lambda env: lambda obs, first: np.full(len(obs), ExpertPolicy.RIGHT_UP))
     results["expert"] = play(ExpertPolicy)
     print("random", results["random"], "RIGHT+UP held", results["constant"], "expert", results["expert"], flush=True)
-    oracle = clone(demos, demos.actions, A, args.steps)
+    oracle = clone(demos, demos.actions, A, CloneConfig(steps=args.steps))
     results["oracle"] = play(lambda env: ClonedPlayer(oracle, np.arange(A)))
     print("oracle BC", results["oracle"], flush=True)
-    latent = clone(demos, demos.codes, K, args.steps)
+    latent = clone(demos, demos.codes, K, CloneConfig(steps=args.steps))
     rng = np.random.default_rng(0)
     results["latent"] = {}
     for n in args.labels:

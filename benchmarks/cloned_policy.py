@@ -1,10 +1,10 @@
 """Behaviour cloning from unlabelled video, played in the real game (the Genie paper's CoinRun case study).
 
-A policy reads the last two frames of a competent player's videos and learns to predict, at each step, either the
-*latent action* the LAM infers for that step (no labels: the videos alone) or the true button (the oracle, every
-label). The latent policy's codes become buttons through a map fitted on ``n`` labelled transitions (each code ->
-the button it most often came with, genie/eval/grounding.py). Both are then played in procgen CoinRun on held-out
-levels: the share of levels finished (the coin reached) is the score.
+A policy reads the last few frames of a competent player's videos (and, if asked, the classes of the steps before)
+and learns to predict, at each step, either the *latent action* the LAM infers for that step (no labels: the videos
+alone) or the true button (the oracle, every label). The latent policy's codes become buttons through a map fitted
+on ``n`` labelled transitions (each code -> the button it most often came with). Both are then played in procgen
+CoinRun on held-out levels: the share of levels finished (the coin reached) is the score.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genie.data.coinrun import LEVEL_OFFSETS, make_env
+from genie.data.coinrun import LEVEL_OFFSETS, NOOP, make_env
 from genie.data.store import EpisodeStore
 from genie.nn.pixels import to_model
 from genie.world import infer_latent_actions
@@ -25,65 +25,99 @@ from genie.world import infer_latent_actions
 Policy = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (obs uint8 [N, H, W, 3], first bool [N]) -> buttons [N]
 
 
+@dataclass
+class CloneConfig:
+    frames: int = 2  # frames the policy reads: the current one and those before it
+    previous: int = 0  # classes of the steps before the current frame the policy reads (0: none)
+    hidden: int = 64
+    steps: int = 1500  # optimiser steps
+    batch_size: int = 64
+    lr: float = 1e-3
+    bf16: bool = False  # train and play under bf16 autocast (2x the steps/s on a native-bf16 CPU)
+
+
 class BCPolicy(nn.Module):
-    """frames uint8 [B, 2, H, W, 3] (the previous and the current frame) -> logits [B, classes]."""
+    """frames uint8 [B, F, H, W, 3] (the last F frames, oldest first) and, with ``previous`` > 0, the classes of the
+    steps before the current frame int64 [B, previous] (``classes`` where there was none: before an episode's start)
+    -> logits [B, classes]."""
 
-    def __init__(self, classes: int, hidden: int = 64, frame_size: int = 64):
+    def __init__(self, classes: int, frames: int = 2, previous: int = 0, hidden: int = 64, frame_size: int = 64):
         super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(6, hidden // 2, 4, stride=2, padding=1), nn.ReLU(),
+        self.classes, self.frames, self.previous = classes, frames, previous
+        self.features = nn.Sequential(
+            nn.Conv2d(3 * frames, hidden // 2, 4, stride=2, padding=1), nn.ReLU(),
             nn.Conv2d(hidden // 2, hidden, 4, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(hidden, hidden, 4, stride=2, padding=1), nn.ReLU(),
-            nn.Flatten(), nn.Linear(hidden * (frame_size // 8) ** 2, 256), nn.ReLU(), nn.Linear(256, classes),
+            nn.Conv2d(hidden, hidden, 4, stride=2, padding=1), nn.ReLU(), nn.Flatten(),
         )
+        self.head = nn.Sequential(nn.Linear(hidden * (frame_size // 8) ** 2 + previous * (classes + 1), 256),
+                                  nn.ReLU(), nn.Linear(256, classes))
 
-    def forward(self, frames_BTHWC: torch.Tensor) -> torch.Tensor:
-        return self.net(to_model(frames_BTHWC).flatten(1, 2))
+    def forward(self, frames_BFHWC: torch.Tensor, previous_BP: torch.Tensor | None = None) -> torch.Tensor:
+        x_BD = self.features(to_model(frames_BFHWC).flatten(1, 2))
+        if self.previous:
+            x_BD = torch.cat([x_BD, F.one_hot(previous_BP, self.classes + 1).flatten(1).to(x_BD.dtype)], 1)
+        return self.head(x_BD)
 
 
 @dataclass
 class Demonstrations:
-    """Every step of a store's episodes: the frame pairs a policy reads, the true buttons and the latent actions."""
+    """Every step of a player's episodes: the frames a policy reads, the true buttons and the latent actions."""
 
     frames: list[np.ndarray]  # per episode uint8 [T, H, W, 3]
     actions: np.ndarray  # int64 [N]: the true button of each step
     codes: np.ndarray  # int64 [N]: the LAM's code of each step
-    index: np.ndarray  # int64 [N, 2]: (episode, t) of each step
+    index: np.ndarray  # int64 [N, 2]: (episode, t) of each step, episode by episode
+
+    @classmethod
+    def from_episodes(cls, frames: list[np.ndarray], actions: list[np.ndarray], lam) -> "Demonstrations":
+        """Episodes of frames uint8 [T, H, W, 3] and buttons int [T-1]; the LAM labels each step."""
+        codes = [infer_latent_actions(lam, torch.from_numpy(f)).cpu().numpy() for f in frames]
+        index = [np.stack([np.full(len(a), e), np.arange(len(a))], 1) for e, a in enumerate(actions)]
+        return cls(frames, np.concatenate(actions).astype(np.int64), np.concatenate(codes), np.concatenate(index))
 
     @classmethod
     def from_store(cls, store: EpisodeStore, split: str, lam) -> "Demonstrations":
-        frames, actions, codes, index = [], [], [], []
+        frames, actions = [], []
         for e in store.episodes(split):
-            episode_frames = store.read_frames(e.name, 0, e.length)
             true = store.actions(e.name)
             if true is None:
                 raise ValueError(f"{store.root}: episode {e.name} has no true actions")
-            frames.append(episode_frames)
+            frames.append(store.read_frames(e.name, 0, e.length))
             actions.append(np.asarray(true, np.int64))
-            codes.append(infer_latent_actions(lam, torch.from_numpy(episode_frames)).cpu().numpy())
-            index.append(np.stack([np.full(len(true), len(frames) - 1), np.arange(len(true))], 1))
-        return cls(frames, np.concatenate(actions), np.concatenate(codes), np.concatenate(index))
+        return cls.from_episodes(frames, actions, lam)
 
-    def pairs(self, rows: np.ndarray) -> torch.Tensor:
-        """uint8 [len(rows), 2, H, W, 3]: the frame before each step (itself at an episode's start) and its frame."""
+    def windows(self, rows: np.ndarray, count: int) -> torch.Tensor:
+        """uint8 [len(rows), count, H, W, 3]: the ``count`` frames up to each step's own, oldest first (an episode's
+        first frame repeated before its start)."""
         out = []
         for episode, t in self.index[rows]:
-            f = self.frames[episode]
-            out.append(np.stack([f[max(t - 1, 0)], f[t]]))
+            out.append(self.frames[episode][np.maximum(np.arange(t - count + 1, t + 1), 0)])
         return torch.from_numpy(np.stack(out))
 
+    def previous(self, rows: np.ndarray, targets: np.ndarray, count: int, none: int) -> torch.Tensor:
+        """int64 [len(rows), count]: ``targets`` of the ``count`` steps before each step, oldest first (``none``
+        before its episode's start)."""
+        back_RP = np.arange(-count, 0)[None] + rows[:, None]
+        inside_RP = back_RP >= rows[:, None] - self.index[rows, 1:2]
+        return torch.from_numpy(np.where(inside_RP, targets[np.maximum(back_RP, 0)], none))
 
-def clone(demos: Demonstrations, targets: np.ndarray, classes: int, steps: int = 1500, batch_size: int = 64,
-          lr: float = 1e-3, seed: int = 0) -> BCPolicy:
-    """Cross-entropy of ``targets`` (int [N], one per step of ``demos``) from the frame pairs."""
+
+def clone(demos: Demonstrations, targets: np.ndarray, classes: int, cfg: CloneConfig = CloneConfig(),
+          rows: np.ndarray | None = None, seed: int = 0) -> BCPolicy:
+    """Cross-entropy of ``targets`` (int [N], one per step of ``demos``) from the frames (and previous targets),
+    learnt on the steps ``rows`` (default: all), drawn uniformly."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    policy = BCPolicy(classes)
-    optimiser = torch.optim.AdamW(policy.parameters(), lr=lr)
-    target = torch.from_numpy(targets)
-    for _ in range(steps):
-        rows = rng.integers(0, len(targets), batch_size)
-        loss = F.cross_entropy(policy(demos.pairs(rows)), target[rows])
+    rows = np.arange(len(targets)) if rows is None else np.asarray(rows)
+    policy = BCPolicy(classes, cfg.frames, cfg.previous, cfg.hidden)
+    optimiser = torch.optim.AdamW(policy.parameters(), lr=cfg.lr)
+    target_N = torch.from_numpy(targets)
+    for _ in range(cfg.steps):
+        batch = rows[rng.integers(0, len(rows), cfg.batch_size)]
+        previous = demos.previous(batch, targets, cfg.previous, classes) if cfg.previous else None
+        with torch.autocast("cpu", torch.bfloat16, enabled=cfg.bf16):
+            logits = policy(demos.windows(batch, cfg.frames), previous)
+        loss = F.cross_entropy(logits.float(), target_N[batch])
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
@@ -91,22 +125,43 @@ def clone(demos: Demonstrations, targets: np.ndarray, classes: int, steps: int =
 
 
 class ClonedPlayer:
-    """A BC policy as a player: samples its class from the softmax and turns it into a button (``to_button``)."""
+    """A BC policy as a player: it keeps each env's last frames (and chosen classes), samples its class from the
+    softmax (a uniformly random class instead with probability ``epsilon``) and turns it into a button
+    (``to_button``). Called with ``playing`` (bool [N]), it reads and plays only those envs (the rest get NOOP).
+    ``bf16``: the policy runs under bf16 autocast."""
 
-    def __init__(self, policy: BCPolicy, to_button: np.ndarray, seed: int = 0):
-        self.policy, self.to_button = policy, np.asarray(to_button)
+    def __init__(self, policy: BCPolicy, to_button: np.ndarray, seed: int = 0, epsilon: float = 0.0,
+                 bf16: bool = False):
+        self.policy, self.to_button, self.epsilon, self.bf16 = policy, np.asarray(to_button), epsilon, bf16
         self.generator = torch.Generator().manual_seed(seed)
-        self.previous: np.ndarray | None = None
+        self.rng = np.random.default_rng(seed)
+        self.frames_NFHWC: np.ndarray | None = None
+        self.previous_NP: np.ndarray | None = None
+
+    def remember(self, obs_NHWC: np.ndarray, first_N: np.ndarray) -> None:
+        """The newest frame joins each env's window; an episode's first frame fills its window, its history none."""
+        if self.frames_NFHWC is None:
+            self.frames_NFHWC = np.repeat(obs_NHWC[:, None], self.policy.frames, 1)
+            self.previous_NP = np.full((len(obs_NHWC), self.policy.previous), self.policy.classes)
+        self.frames_NFHWC = np.concatenate([self.frames_NFHWC[:, 1:], obs_NHWC[:, None]], 1)
+        self.frames_NFHWC[first_N] = obs_NHWC[first_N][:, None]
+        self.previous_NP[first_N] = self.policy.classes
 
     @torch.no_grad()
-    def __call__(self, obs_NHWC: np.ndarray, first_N: np.ndarray) -> np.ndarray:
-        if self.previous is None:
-            self.previous = obs_NHWC.copy()
-        self.previous[first_N] = obs_NHWC[first_N]  # an episode's first frame has no frame before it
-        pairs = torch.from_numpy(np.stack([self.previous, obs_NHWC], 1))
-        probs = F.softmax(self.policy(pairs).float(), dim=1)
-        self.previous = obs_NHWC.copy()
-        return self.to_button[torch.multinomial(probs, 1, generator=self.generator)[:, 0].numpy()]
+    def __call__(self, obs_NHWC: np.ndarray, first_N: np.ndarray, playing_N: np.ndarray | None = None) -> np.ndarray:
+        self.remember(obs_NHWC, np.asarray(first_N, bool))
+        rows = np.arange(len(obs_NHWC)) if playing_N is None else np.nonzero(playing_N)[0]
+        buttons_N = np.full(len(obs_NHWC), NOOP)
+        if len(rows) == 0:
+            return buttons_N
+        with torch.autocast("cpu", torch.bfloat16, enabled=self.bf16):
+            logits = self.policy(torch.from_numpy(self.frames_NFHWC[rows]), torch.from_numpy(self.previous_NP[rows]))
+        sampled_R = torch.multinomial(F.softmax(logits.float(), 1), 1, generator=self.generator)[:, 0].numpy()
+        random_R = self.rng.integers(0, self.policy.classes, len(rows))
+        classes_R = np.where(self.rng.random(len(rows)) < self.epsilon, random_R, sampled_R)
+        self.previous_NP[rows] = np.concatenate([self.previous_NP[rows, 1:], classes_R[:, None]], 1)
+        buttons_N[rows] = self.to_button[classes_R]
+        return buttons_N
 
 
 def play_coinrun(make_player: Callable[[Any], Policy], split: str = "test", levels: int = 100,

@@ -7,7 +7,7 @@ import torch
 
 from genie.data.coinrun import ACTION_MEANINGS, ExpertPolicy, RandomPolicy
 from genie.data.store import EpisodeStore
-from benchmarks.cloned_policy import ClonedPlayer, Demonstrations, clone, play_coinrun
+from benchmarks.cloned_policy import ClonedPlayer, CloneConfig, Demonstrations, clone, play_coinrun
 from genie.nn.latent_action_net import LatentActionConfig, LatentActionNet
 
 RIGHT, RIGHT_UP = ACTION_MEANINGS.index("RIGHT"), ACTION_MEANINGS.index("RIGHT+UP")
@@ -40,8 +40,8 @@ def test_a_cloned_policy_learns_the_button_its_frames_show(tmp_path):
     lam = LatentActionNet(LatentActionConfig(num_actions=4, window=2, hidden=16, code_dim=8), 64)
     demos = Demonstrations.from_store(store, "train", lam.eval())
     assert len(demos.actions) == len(demos.codes) == 6 * 19 and demos.codes.max() < 4
-    assert demos.pairs(np.array([0, 1])).shape == (2, 2, 64, 64, 3)
-    policy = clone(demos, demos.actions, len(ACTION_MEANINGS), steps=60, batch_size=16, lr=3e-3)
+    assert demos.windows(np.array([0, 1]), 2).shape == (2, 2, 64, 64, 3)
+    policy = clone(demos, demos.actions, len(ACTION_MEANINGS), CloneConfig(steps=60, batch_size=16, lr=3e-3))
     player = ClonedPlayer(policy, np.arange(len(ACTION_MEANINGS)))
     bright, dark = np.full((4, 64, 64, 3), 200, np.uint8), np.full((4, 64, 64, 3), 40, np.uint8)
     assert (player(bright, np.ones(4, bool)) == RIGHT_UP).mean() > 0.7
