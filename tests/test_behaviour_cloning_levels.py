@@ -2,6 +2,8 @@
 seed), the expert's informative steps balanced against its default move, a policy that reads several frames and its
 previous classes, and a player that plays only the levels still going."""
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -89,3 +91,14 @@ def test_coinrun_is_deterministic_per_level_and_holding_right_up_fails_some_leve
     assert (first["steps"] == again["steps"][::-1]).all() and (first["finished"] == again["finished"][::-1]).all()
     failing = levels_holding_fails(seeds, "easy")
     assert 0 < len(failing) < len(seeds) and (failing == seeds[~first["finished"]]).all()
+
+
+def test_level_envs_step_in_the_calling_thread():
+    pytest.importorskip("procgen", reason="procgen-mirror wheels exist only for CPython 3.11/3.12 on Linux x86-64")
+    from benchmarks.coinrun_levels import level_envs
+
+    threads = lambda: len(os.listdir("/proc/self/task"))  # native threads too (procgen's pools)
+    before = threads()
+    env = level_envs(200_000 + np.arange(16), "easy")
+    env.act(np.zeros(16, np.int64))
+    assert len(env.observe()[0]) == 16 and threads() == before
