@@ -9,8 +9,8 @@ stretch, then a walk: what a walk from rest in the dream learns from).
 
 A policy is ``name=key=value,...`` over RandomPolicy's settings as the data config names them (``hold``, ``sticky``,
 ``bias``, ``stretch``, ``favour`` as ``1/3/1/1``) and ``frameskip``. Progress is counted in finished levels, not by
-image registration: with RIGHT held, registration found the camera still in about 65 % of stored frames (walls and
-deaths stop the player; whether CoinRun's background also hides some scrolling was not checked).
+image registration: with RIGHT held, registration found the camera still in about 65 % of stored frames (a step one
+tile high stops a player who does not jump).
 """
 
 from __future__ import annotations
