@@ -68,21 +68,3 @@ def test_a_forecaster_with_action_history_reads_past_actions_and_pads_unknown_on
                                           torch.randint(0, 4, (2, net.clip_len - 1)))
     assert torch.isfinite(loss) and "token_accuracy" in logs
 
-
-def test_own_rollout_steps_start_at_unroll_from_of_the_budget():
-    from types import SimpleNamespace
-
-    from genie.models.dynamics import DynamicsModule
-
-    net = dict(num_codes=16, num_actions=4, window=4, token_dim=8, hidden=16, action_dim=8, dilations=[1], unroll=3,
-               unroll_from=0.5)
-    module = DynamicsModule(net=net)
-    module._trainer = SimpleNamespace(max_steps=10, callbacks=[], global_step=4)
-    tokens, actions = torch.randint(0, 16, (2, 7, 8, 8)), torch.randint(0, 4, (2, 6))
-    batch = {"tokens": tokens, "latent_actions": actions}
-    module.train()
-    assert not module.unrolling() and "unrolled_loss" not in module.compute_loss(batch)[1]
-    module._trainer.global_step = 5  # half the budget
-    assert module.unrolling() and "unrolled_loss" in module.compute_loss(batch)[1]
-    module.eval()  # validation scores the first step on real histories
-    assert not module.unrolling()

@@ -13,7 +13,7 @@ import lightning as L
 import torch
 
 from genie.errors import UserError
-from genie.models.optim import budget_progress, configure_optimization
+from genie.models.optim import configure_optimization
 from genie.nn.cnn_forecaster import CNNForecaster, CNNForecasterConfig
 from genie.nn.maskgit import MaskGITConfig, MaskGITDynamics
 
@@ -63,17 +63,8 @@ class DynamicsModule(L.LightningModule):
         """Every dynamics net implements ``compute_loss(tokens [B, T, h, w], actions [B, T-1])`` and
         ``predict_next(history [B, window, h, w], action [B], temperature, generator) -> tokens [B, h, w]``."""
         if self.hparams.action_source == "game":
-            actions_BT = self.effect_of_action[batch["actions"]]
-        else:
-            actions_BT = batch["latent_actions"]
-        if isinstance(self.net, CNNForecaster):
-            return self.net.compute_loss(batch["tokens"], actions_BT, unrolled=self.unrolling())
-        return self.net.compute_loss(batch["tokens"], actions_BT)
-
-    def unrolling(self) -> bool:
-        """Whether a training step of the CNN forecaster reads its own predictions: from ``net.unroll_from`` of the
-        budget on; validation always scores the first step on real histories."""
-        return self.training and (self.net.cfg.unroll_from == 0.0 or budget_progress(self) >= self.net.cfg.unroll_from)
+            return self.net.compute_loss(batch["tokens"], self.effect_of_action[batch["actions"]])
+        return self.net.compute_loss(batch["tokens"], batch["latent_actions"])
 
     def training_step(self, batch, batch_idx):
         loss, logs = self.compute_loss(batch)

@@ -71,18 +71,6 @@ def time_budget(module: L.LightningModule) -> tuple[int, float | None]:
     return max(trainer.max_steps, 0), seconds
 
 
-def budget_progress(module: L.LightningModule) -> float:
-    """How much of its stage's budget the module's training has used, in [0, 1]: steps over ``max_steps`` or the
-    Timer's training time over its budget, whichever is further (0 without a trainer or a budget)."""
-    max_steps, seconds = time_budget(module)
-    by_steps = module.global_step / max_steps if max_steps else 0.0
-    by_time = 0.0
-    if seconds:
-        timer = next(c for c in module.trainer.callbacks if isinstance(c, Timer))
-        by_time = timer.time_elapsed("train") / seconds
-    return min(1.0, max(by_steps, by_time))
-
-
 def configure_optimization(module: L.LightningModule) -> dict[str, Any]:
     """``configure_optimizers`` of every stage, from the module's hyperparameters: ``optimizer`` / ``scheduler``
     (configs of the groups; None: AdamW / WarmupCosine with their defaults), ``lr``, ``weight_decay``,

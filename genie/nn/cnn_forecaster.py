@@ -8,8 +8,7 @@ Holding together over long rollouts. Trained only on real histories, a forecaste
 in a dream its history is nothing but its own output (exposure bias). With ``unroll`` > 1 each training clip has
 window + unroll frames: after the first prediction from real history, the next ``unroll - 1`` steps read the model's
 own (argmax, detached) predictions as history, and every step's cross-entropy counts
-(docs/experiments/2026-12-02-long-play-dynamics.md). ``unroll_from`` starts those steps late: until that share of the
-stage's budget (steps or time, whichever runs out first) has passed, only the first step is trained (teacher forcing).
+(docs/experiments/2026-12-02-long-play-dynamics.md).
 
 Carrying an action through time. With ``action_history`` A > 1 the action conditioning reads the last A actions
 (the current one and the A - 1 before it), mixed by a small MLP, so a held key can build up speed the way the game's
@@ -39,7 +38,6 @@ class CNNForecasterConfig:
     action_dim: int = 64
     dilations: tuple[int, ...] = (1, 2, 4, 8)
     unroll: int = 1  # training steps per clip; steps after the first read the model's own predictions
-    unroll_from: float = 0.0  # share of the stage's budget trained on real histories only, before unroll starts
     action_history: int = 1  # actions the conditioning reads: the current one and the action_history - 1 before it
     unknown_past: float = 0.25  # with action_history > 1: share of training clips whose oldest past actions are hidden
 
@@ -49,8 +47,6 @@ class CNNForecaster(nn.Module):
         super().__init__()
         if cfg.unroll < 1:
             raise ValueError(f"model.dynamics.net.unroll: must be >= 1, got {cfg.unroll}")
-        if not 0.0 <= cfg.unroll_from <= 1.0:
-            raise ValueError(f"model.dynamics.net.unroll_from: a share of the budget in [0, 1], got {cfg.unroll_from}")
         if cfg.action_history < 1:
             raise ValueError(f"model.dynamics.net.action_history: must be >= 1, got {cfg.action_history}")
         self.cfg = cfg
@@ -128,19 +124,15 @@ class CNNForecaster(nn.Module):
         old = torch.arange(T, device=actions_BT.device)[None] < first_known
         return actions_BT.masked_fill(hidden & old, self.unknown_action)
 
-    def compute_loss(self, tokens_BThw: torch.Tensor, actions_BT: torch.Tensor,
-                     unrolled: bool = True) -> tuple[torch.Tensor, dict]:
+    def compute_loss(self, tokens_BThw: torch.Tensor, actions_BT: torch.Tensor) -> tuple[torch.Tensor, dict]:
         """Next-frame loss on a clip: tokens int [B, H + unroll, h, w], actions int [B, H + unroll - 1]
         (``actions[:, t]`` moves frame t to t+1; H = ``history_frames``). Step j predicts frame H + j from the
         ``window`` frames and ``action_history`` actions before it; from j = 1 on, the history ends in the model's
-        own predictions. ``unrolled=False``: the first step only (teacher forcing). Token accuracy is the first
-        step's."""
+        own predictions. Token accuracy is the first step's."""
         H, W, A = self.history_frames, self.cfg.window, self.cfg.action_history
         steps = tokens_BThw.shape[1] - H
         if steps < 1:
             raise ValueError(f"CNN forecaster needs clips of {self.clip_len} frames, got {tokens_BThw.shape[1]}")
-        if not unrolled:
-            steps = 1
         actions_BT = self.hide_old_actions(actions_BT)
         history = tokens_BThw[:, H - W : H]
         losses, first_accuracy = [], None
