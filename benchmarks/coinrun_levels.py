@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from genie.data.coinrun import ExpertPolicy
+from genie.data.coinrun import ExpertPolicy, make_env
 
 LevelPlayer = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
@@ -25,7 +25,6 @@ def level_envs(seeds: np.ndarray, distribution_mode: str):
     ``callmethod`` returns one entry per env (None each for ``set_state``), as a single procgen env's does. Each env
     steps in the calling thread (procgen's default is a pool of 4 threads per env: 2 000 threads for 500 levels)."""
     import gym3
-    from procgen import ProcgenGym3Env
 
     class LevelEnvs(gym3.ConcatEnv):
         def callmethod(self, method: str, *args) -> list:
@@ -34,8 +33,7 @@ def level_envs(seeds: np.ndarray, distribution_mode: str):
                        for env, lo, hi in zip(self.envs, split[:-1], split[1:])]
             return [r for result in results for r in result]
 
-    return LevelEnvs([ProcgenGym3Env(num=1, env_name="coinrun", start_level=int(s), num_levels=1,
-                                     distribution_mode=distribution_mode, num_threads=0) for s in seeds])
+    return LevelEnvs([make_env(1, int(s), 1, distribution_mode, seed=0, num_threads=0) for s in seeds])
 
 
 def ignoring_playing(policy: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> LevelPlayer:

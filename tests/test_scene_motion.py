@@ -54,3 +54,15 @@ def test_walk_from_rest_measures_every_latent_action_against_the_real_game(world
     for way in ("right", "left", "up"):
         assert metrics[f"motion/reach_{way}"] >= 0.0 and metrics[f"motion/real_reach_{way}"] >= 0.0
         assert 0 <= metrics[f"motion/real_rests_{way}"] <= metrics["motion/rests"]
+
+
+def test_camera_moves_are_looked_for_as_far_as_the_stores_frameskip_lets_them_go(tmp_path):
+    from genie.eval.scene_motion import search_radius, store_frameskip
+
+    plain = EpisodeStore.create(tmp_path / "plain", "unit", frame_size=16)
+    skipped = EpisodeStore.create(tmp_path / "skipped", "unit", frame_size=16, extra={"frameskip": 3})
+    assert search_radius(store_frameskip(plain)) == 3 and search_radius(store_frameskip(skipped)) == 9
+    scene = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    a, b = scene[..., 16:48, 8:40], scene[..., 16:48, 15:47]  # three game frames of a run: 7 px
+    assert camera_shift(a, b, search_radius(3)).tolist() == [[7.0, 0.0]]
+    assert camera_shift(a, b).tolist()[0][0] != 7.0  # one game frame's radius cannot see it

@@ -36,7 +36,11 @@ class CoinRunUnavailable(UserError):
     """procgen is not installed (no wheel for this platform): printed as one line by the entry points."""
 
 
-def make_env(num_envs: int, start_level: int, num_levels: int, distribution_mode: str, seed: int):
+def make_env(num_envs: int, start_level: int, num_levels: int, distribution_mode: str, seed: int,
+             num_threads: int = 4):
+    """``num_envs`` CoinRun envs drawing levels ``start_level`` .. ``start_level + num_levels - 1``. procgen steps
+    them on a pool of ``num_threads`` threads (its default, 4); 0 steps them in the calling thread (for many
+    one-level envs, where a pool each would mean thousands of threads)."""
     try:
         from procgen import ProcgenGym3Env
     except ImportError as e:  # pragma: no cover - platform dependent
@@ -46,7 +50,7 @@ def make_env(num_envs: int, start_level: int, num_levels: int, distribution_mode
         ) from e
     return ProcgenGym3Env(
         num=num_envs, env_name="coinrun", start_level=start_level, num_levels=num_levels,
-        distribution_mode=distribution_mode, rand_seed=seed,
+        distribution_mode=distribution_mode, rand_seed=seed, num_threads=num_threads,
     )
 
 

@@ -34,7 +34,7 @@ from genie.controls.key_controls import KeyControls
 from genie.data.coinrun import ACTION_MEANINGS, EFFECT_NAMES, LEVEL_OFFSETS, make_env, step_skipping
 from genie.eval.long_play import dream_at
 from genie.eval.metrics import psnr_of_mean_mse as psnr
-from genie.eval.scene_motion import camera_shift
+from genie.eval.scene_motion import MOVE_PER_GAME_FRAME, camera_shift, search_radius
 from genie.nn.pixels import to_model, to_uint8
 from genie.world import WorldModel
 
@@ -120,7 +120,7 @@ def play_in_game(settings: KeyResponseSettings, window: int, walk_in: int, frame
     return GamePlay(frames_NTHWC[kept], keys[kept])
 
 
-def sideways_moves(frames_NTCHW: torch.Tensor, radius: int = 3) -> torch.Tensor:
+def sideways_moves(frames_NTCHW: torch.Tensor, radius: int = MOVE_PER_GAME_FRAME) -> torch.Tensor:
     """The camera's sideways move at every step, float [N, T - 1] in pixels (right positive), up to ``radius``."""
     return torch.stack([camera_shift(frames_NTCHW[:, t], frames_NTCHW[:, t + 1], radius)[:, 0]
                         for t in range(frames_NTCHW.shape[1] - 1)], 1)
@@ -162,7 +162,7 @@ def decode_all(world: WorldModel, tokens_NThw: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def score_start(world: WorldModel, game: GamePlay, controls: KeyControls | None, settings: KeyResponseSettings,
-                radius: int = 3) -> tuple[dict[str, float], np.ndarray]:
+                radius: int = MOVE_PER_GAME_FRAME) -> tuple[dict[str, float], np.ndarray]:
     """The metrics of one kind of start (``settings`` in dreamed steps), and a strip picture (real above, dream
     below) of its first level. Camera moves are looked for up to ``radius`` pixels a step."""
     W = world.window
@@ -207,7 +207,7 @@ def key_response(world: WorldModel, controls: KeyControls | None, settings: KeyR
     for start, walk_in in (("walk", steps.walk_in), ("start", 0)):
         game = play_in_game(steps, world.window, walk_in, frameskip, distribution_mode, levels_in_split)
         log.info("key response (%s): %d levels played in the game, now in the dream", start, len(game.keys))
-        scored, strip = score_start(world, game, controls, steps, radius=3 * frameskip)
+        scored, strip = score_start(world, game, controls, steps, radius=search_radius(frameskip))
         metrics |= {f"key_response/{start}/{k}": v for k, v in scored.items()}
         strips.append(strip)
     return metrics, np.concatenate(strips, axis=0)

@@ -24,6 +24,7 @@ from genie.eval.evaluate import EvalClips, evaluate
 from genie.eval.grounding import grounding_figure, run_grounding
 from genie.eval.key_response import KeyResponseSettings, key_response
 from genie.eval.long_play import LongPlay, long_play
+from genie.eval.scene_motion import store_frameskip
 from genie.eval.settings import ReportSettings
 from genie.eval.visualise import error_map, frame_strip, side_by_side, tsne_figure, write_gif, write_png
 from genie.nn.pixels import to_uint8
@@ -99,7 +100,7 @@ def run_key_response(world: WorldModel, store: EpisodeStore, settings: KeyRespon
     if settings.levels <= 0 or store.source != "coinrun" or (controls is None and world.effect_names is None):
         return {}
     extra = store.manifest.get("extra", {})
-    metrics, strip = key_response(world, controls, settings, extra.get("frameskip", 1),
+    metrics, strip = key_response(world, controls, settings, store_frameskip(store),
                                   extra.get("distribution_mode", "easy"), extra["levels_per_split"]["test"])
     write_png(out / "key_response.png", upscale(strip, 2))
     return metrics

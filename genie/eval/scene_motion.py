@@ -18,8 +18,20 @@ import torch
 from genie.data.store import EpisodeStore
 from genie.world import WorldModel
 
+MOVE_PER_GAME_FRAME = 3  # pixels: a running, jumping CoinRun player moves the 64-px camera at most about this far
 
-def camera_shift(a_BCHW: torch.Tensor, b_BCHW: torch.Tensor, radius: int = 3) -> torch.Tensor:
+
+def search_radius(frameskip: int) -> int:
+    """How far (pixels) a camera move is looked for between two stored frames ``frameskip`` game frames apart."""
+    return MOVE_PER_GAME_FRAME * frameskip
+
+
+def store_frameskip(store: EpisodeStore) -> int:
+    """Game frames per stored frame (1 unless the store was recorded with a frameskip)."""
+    return int(store.manifest.get("extra", {}).get("frameskip", 1))
+
+
+def camera_shift(a_BCHW: torch.Tensor, b_BCHW: torch.Tensor, radius: int = MOVE_PER_GAME_FRAME) -> torch.Tensor:
     """The camera's move from frame a to frame b, float [B, 2] (dx, dy) in whole pixels, right and down positive:
     the offset with b[y, x] closest to a[y + dy, x + dx] (mean squared error over the frame minus a ``radius``
     border; the content moved by (-dx, -dy)). float32 throughout."""
@@ -56,10 +68,11 @@ def rest_windows(store: EpisodeStore, split: str, window: int, steps: int, count
 
 
 @torch.no_grad()
-def travel(world: WorldModel, tokens_BThw: torch.Tensor) -> torch.Tensor:
-    """Camera travel per step over a sequence of token frames: float [B, T - 1, 2] (dx, dy) in pixels."""
+def travel(world: WorldModel, tokens_BThw: torch.Tensor, radius: int = MOVE_PER_GAME_FRAME) -> torch.Tensor:
+    """Camera travel per step over a sequence of token frames: float [B, T - 1, 2] (dx, dy) in pixels, each step
+    looked for up to ``radius`` pixels."""
     frames = world.decode(tokens_BThw).float().cpu()
-    return torch.stack([camera_shift(frames[:, t], frames[:, t + 1]) for t in range(frames.shape[1] - 1)], 1)
+    return torch.stack([camera_shift(frames[:, t], frames[:, t + 1], radius) for t in range(frames.shape[1] - 1)], 1)
 
 
 @torch.no_grad()
@@ -69,10 +82,11 @@ def walk_from_rest(world: WorldModel, store: EpisodeStore, split: str, steps: in
     (``motion/code{a}_dx``, ``_dy``), and the farthest any code goes right / left / up (``motion/reach_right``,
     ``_left``, ``_up``). The reference is how far the real game went in the frames after those rests, over the
     rests the player left in that direction (more than ``min_travel`` pixels; ``motion/real_reach_right`` ...,
-    and how many did, ``motion/real_rests_right`` ...)."""
+    and how many did, ``motion/real_rests_right`` ...). Moves are looked for as far as the store's frameskip allows."""
     rests = rest_windows(store, split, world.window, steps, count)
     if not len(rests):
         return {}
+    radius = search_radius(store_frameskip(store))
     real_tokens = world.encode(torch.from_numpy(rests)).cpu()
     history = real_tokens[:, : world.window]
     metrics: dict[str, float] = {"motion/rests": float(len(rests)), "motion/steps": float(steps)}
@@ -80,14 +94,14 @@ def walk_from_rest(world: WorldModel, store: EpisodeStore, split: str, steps: in
     for a in range(world.num_actions):
         actions = torch.full((len(history), steps), a)
         dreamed = world.rollout(history, actions)[:, world.window - 1 :].cpu()
-        total = travel(world, dreamed).sum(1).mean(0)  # [2]
+        total = travel(world, dreamed, radius).sum(1).mean(0)  # [2]
         per_code.append(total)
         metrics[f"motion/code{a}_dx"], metrics[f"motion/code{a}_dy"] = float(total[0]), float(total[1])
     codes = torch.stack(per_code)
     metrics["motion/reach_right"] = max(0.0, float(codes[:, 0].max()))
     metrics["motion/reach_left"] = max(0.0, float((-codes[:, 0]).max()))
     metrics["motion/reach_up"] = max(0.0, float((-codes[:, 1]).max()))
-    real = travel(world, real_tokens[:, world.window - 1 :]).sum(1)  # [N, 2]
+    real = travel(world, real_tokens[:, world.window - 1 :], radius).sum(1)  # [N, 2]
     for name, along in (("right", real[:, 0]), ("left", -real[:, 0]), ("up", -real[:, 1])):
         went = along[along > min_travel]
         metrics[f"motion/real_reach_{name}"] = float(went.mean()) if len(went) else 0.0
