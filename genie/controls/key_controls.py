@@ -24,6 +24,7 @@ from genie.controls.transitions import LOOKAHEAD, LabelledTransitions, inferred_
 from genie.data.store import EpisodeStore, atomic_write_bytes
 from genie.data.token_store import TokenStore
 from genie.errors import UserError
+from genie.precision import fast_bf16
 from genie.world import WorldModel, pad_history
 
 log = logging.getLogger(__name__)
@@ -95,9 +96,13 @@ def accuracy(controller: KeyController, key_map: KeyMap, transitions: LabelledTr
 def fit_key_controller(store: TokenStore, effect_of_action: list[int], effect_names: list[str], window: int,
                        num_codes: int, num_actions: int, steps: int = 600, held_frames: int = 8,
                        lookahead: int = LOOKAHEAD, batch_size: int = 64, lr: float = 1e-3,
-                       seed: int = 0) -> KeyControls:
+                       seed: int = 0, bf16: bool | None = None) -> KeyControls:
     """Fit the key map and train the controller on the train split's labelled transitions; score both on the val
-    split's (``metrics``: controller_accuracy, fixed_map_accuracy, ...). The controller is left in eval mode."""
+    split's (``metrics``: controller_accuracy, fixed_map_accuracy, ...). The controller is left in eval mode.
+
+    ``bf16``: train under bf16 autocast (float32 weights and loss), about twice as fast where the CPU has native
+    bf16; None: wherever it does."""
+    bf16 = fast_bf16("cpu") if bf16 is None else bf16
     effect_of_action = np.asarray(effect_of_action)
     train = LabelledTransitions(store, "train", window, effect_of_action, lookahead)
     if not len(train):
@@ -112,13 +117,15 @@ def fit_key_controller(store: TokenStore, effect_of_action: list[int], effect_na
     started = time.monotonic()
     for _ in range(steps):
         tokens, effects, held, codes = train.batch(rng.integers(0, len(train), batch_size))
-        loss = F.cross_entropy(controller(tokens, effects, held), codes)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            logits = controller(tokens, effects, held)
+        loss = F.cross_entropy(logits.float(), codes)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
     controller.eval()
     metrics = accuracy(controller, key_map, LabelledTransitions(store, "val", window, effect_of_action, lookahead))
-    metrics |= {"lookahead": lookahead, "steps": steps, "seconds": round(time.monotonic() - started, 1),
+    metrics |= {"lookahead": lookahead, "steps": steps, "seconds": round(time.monotonic() - started, 1), "bf16": bf16,
                 "effects": list(effect_names), "config": asdict(cfg)}
     log.info("key controller: %.1f %% of held-out codes right (the fixed key map: %.1f %%), %d steps in %.0f s",
              100 * metrics["controller_accuracy"], 100 * metrics["fixed_map_accuracy"], steps, metrics["seconds"])
