@@ -31,10 +31,10 @@ from genie.checkpoints import read_world
 from genie.controls.key_controls import KeyControls, fit_key_controls
 from genie.data.store import EpisodeStore, atomic_write_bytes
 from genie.data.token_store import TokenStore
-from genie.drawing import upscale
-from genie.eval.key_response import KeyResponseSettings, key_response
+from genie.eval.key_response import KeyResponseSettings
 from genie.eval.long_play import LongPlaySettings, long_play
-from genie.eval.visualise import write_png
+from genie.eval.report import run_key_response
+from genie.eval.scene_motion import store_frameskip
 from genie.world import WorldModel
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,18 +80,12 @@ def score_world(run_dir: Path, key_settings: KeyResponseSettings, play_settings:
     controls = None
     if world.effect_names is None:  # a latent world plays through its key controller, fitted as the report does
         controls = KeyControls.load(run_dir) or fit_key_controls(run_dir, world, store, steps=600, window=1)
-    frameskip = store.manifest.get("extra", {}).get("frameskip", 1)
+    frameskip = store_frameskip(store)
     # the same stretches of game time as a world that dreams one game frame a step, beside its own steps
     horizons = sorted({*play_settings.horizons, *(round(h / frameskip) for h in play_settings.horizons)})
     metrics = long_play(world, store, "test", replace(play_settings, horizons=tuple(horizons)),
                         controls=controls).metrics
-    if store.source == "coinrun":
-        extra = store.manifest.get("extra", {})
-        scored, strip = key_response(world, controls, key_settings, frameskip,
-                                     extra.get("distribution_mode", "easy"), extra["levels_per_split"]["test"])
-        metrics |= scored
-        write_png(run_dir / "key_response.png", upscale(strip, 2))
-    return metrics
+    return metrics | run_key_response(world, store, key_settings, run_dir, controls)
 
 
 def last_validation(run_dir: Path) -> dict[str, float]:
