@@ -7,7 +7,10 @@ from typing import Any
 import lightning as L
 import torch
 from sklearn.metrics import normalized_mutual_info_score
+from torchmetrics.classification import MulticlassAccuracy
 
+from genie.errors import UserError
+from genie.models.action_labels import EffectHead, labelled_transitions
 from genie.models.code_pairs import CodePairs
 from genie.models.optim import configure_optimization
 from genie.nn.latent_action_net import LatentActionConfig, LatentActionNet
@@ -19,11 +22,26 @@ class LAMModule(L.LightningModule):
 
     def __init__(self, net: dict[str, Any], frame_size: int = 64, lr: float = 1e-3, weight_decay: float = 0.0,
                  warmup_steps: int = 100, optimizer: dict[str, Any] | None = None,
-                 scheduler: dict[str, Any] | None = None):
+                 scheduler: dict[str, Any] | None = None, labelled_fraction: float = 0.0, label_weight: float = 1.0,
+                 effect_of_action: list[int] | None = None, effect_names: list[str] | None = None):
+        """``labelled_fraction`` > 0: that share of the store's transitions trains an effect head on the codes with
+        their true actions (genie/models/action_labels.py); ``effect_of_action`` maps the store's action ids to
+        ``effect_names`` (the store's, set by the stage builder)."""
         super().__init__()
         self.save_hyperparameters()
         self.net = LatentActionNet(LatentActionConfig(**net), frame_size)
         self.val_code_pairs = CodePairs()
+        if not 0.0 <= labelled_fraction <= 1.0:
+            raise UserError(f"model.lam.labelled_fraction: a share of the transitions in [0, 1], got {labelled_fraction}")
+        self.effect_head = None
+        if labelled_fraction > 0:
+            if not effect_of_action or not effect_names:
+                raise UserError("model.lam.labelled_fraction > 0 needs a store whose true actions have known effects "
+                                "(CoinRun and Atari stores)")
+            self.register_buffer("effect_of_action", torch.tensor(effect_of_action, dtype=torch.long),
+                                 persistent=False)
+            self.effect_head = EffectHead(self.net.cfg.code_dim, len(effect_names))
+            self.val_effect_accuracy = MulticlassAccuracy(len(effect_names), average="micro")
 
     @property
     def window(self) -> int:
@@ -39,7 +57,25 @@ class LAMModule(L.LightningModule):
         out = self.net(x_BTCHW)
         mse = ((out.prediction.float() - x_BTCHW[:, self.window]) ** 2).mean()
         logs = {"recon_mse": mse, "perplexity": out.vq.perplexity, "codes": out.vq.codes}
-        return out.vq.loss + mse, logs
+        loss = out.vq.loss + mse
+        if self.effect_head is not None:
+            logs.update(self.effect_supervision(batch, out.vq.quantized))
+            loss = loss + self.hparams.label_weight * logs["label_loss"]
+        return loss, logs
+
+    def effect_supervision(self, batch: dict[str, torch.Tensor], action_BD: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The effect head's loss on the batch's labelled transitions, its logits and the effects of every clip."""
+        if "episode" not in batch:
+            raise UserError("model.lam.labelled_fraction > 0: clips must say where they come from (episode, start); "
+                            "stage=world co-training does not train with labels")
+        t = self.window - 1
+        action_B = batch["actions"][:, t]
+        effect_B = self.effect_of_action[action_B.clamp(min=0)]
+        labelled_B = labelled_transitions(batch["episode"], batch["start"] + t, self.hparams.labelled_fraction)
+        labelled_B &= action_B >= 0  # a clip without a recorded action is never labelled
+        logits_BE = self.effect_head(action_BD)
+        return {"label_loss": self.effect_head.loss(logits_BE, effect_B, labelled_B), "effect_logits": logits_BE,
+                "effects": effect_B, "labelled": labelled_B.float().mean()}
 
     def training_step(self, batch, batch_idx):
         loss, logs = self.compute_loss(batch)
@@ -48,6 +84,9 @@ class LAMModule(L.LightningModule):
         self.log("train/recon_mse", logs["recon_mse"])
         self.log("train/perplexity", logs["perplexity"])
         self.log("train/codes_used", (counts > 0).sum().float())
+        if self.effect_head is not None:
+            self.log("train/label_loss", logs["label_loss"])
+            self.log("train/labelled_share", logs["labelled"])
         return loss
 
     def validation_step(self, batch, batch_idx):
@@ -55,6 +94,9 @@ class LAMModule(L.LightningModule):
         self.log("val/loss", loss, sync_dist=True)
         self.log("val/recon_mse", logs["recon_mse"], sync_dist=True)
         self.val_code_pairs.update(logs["codes"], batch["actions"][:, self.window - 1])
+        if self.effect_head is not None:  # every validation clip: how well the codes predict what the player did
+            self.val_effect_accuracy.update(logs["effect_logits"].argmax(-1), logs["effects"])
+            self.log("val/effect_accuracy", self.val_effect_accuracy)
 
     def on_validation_epoch_end(self):
         if not self.val_code_pairs.update_count:

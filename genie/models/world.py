@@ -21,6 +21,7 @@ from typing import Any
 import lightning as L
 import torch
 
+from genie.errors import UserError
 from genie.models.code_pairs import CodePairs
 from genie.models.dynamics import DynamicsModule
 from genie.models.lam import LAMModule, code_metrics
@@ -41,6 +42,9 @@ class WorldTrainingModule(L.LightningModule):
         super().__init__()
         self.save_hyperparameters()
         self.tokenizer = build_tokenizer_net(tokenizer["kind"], tokenizer["net"]).requires_grad_(False)
+        if lam.get("labelled_fraction", 0.0) > 0:
+            raise UserError("model.lam.labelled_fraction: stage=world co-training is label-free; train the LAM with "
+                            "labels in its own stage (stage=all or stage=lam)")
         self.lam = LAMModule(**lam)
         self.dynamics = DynamicsModule(**dynamics)
         if self.lam.window != self.dynamics.window:

@@ -70,7 +70,15 @@ def build_module(model_cfg: DictConfig, overrides: dict[str, Any]) -> L.Lightnin
 
 
 def lam_overrides(inputs: RunInputs) -> dict[str, Any]:
-    return {"frame_size": inputs.store.frame_size}
+    """The store's frame size and, for a LAM that learns from a few labels, what the store's actions do."""
+    overrides = {"frame_size": inputs.store.frame_size}
+    if inputs.cfg.model.lam.labelled_fraction > 0:
+        effects = inputs.store.effects()
+        if effects is None:
+            raise UserError(f"model.lam.labelled_fraction: the store {inputs.store.root} has no true actions to "
+                            "learn from (CoinRun and Atari stores have them); set it to 0")
+        overrides["effect_of_action"], overrides["effect_names"] = map(list, effects)
+    return overrides
 
 
 def dynamics_shape(inputs: RunInputs, tokenizer: TokenizerModule, num_actions: int) -> dict[str, Any]:
