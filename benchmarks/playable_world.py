@@ -7,7 +7,8 @@ accuracy; mean and spread over seeds.
         --variant game_actions="model.dynamics.action_source=game" --seeds 1 2 3 \\
         [--out benchmarks/results/playable_world.json]
 
-Each variant is ``name=<Hydra overrides, space separated>`` for ``train.py stage=dynamics``. A variant's worlds are
+Each variant is ``name=<Hydra overrides, space separated>`` for ``train.py stage=dynamics`` (``run.lam=<run>``
+among them: the variant's own LAM instead of the base run's). A variant's worlds are
 trained and scored once: a finished run (its ``world.json`` names a dynamics checkpoint) under
 ``<runs>/playable_<name>_s<seed>`` is not trained again, and its scores are kept beside it (``playable_scores.json``),
 so seeds can be added later and the summary covers them all. Runs whose store is not CoinRun get no key response.
@@ -57,7 +58,8 @@ def train_world(base: Path, name: str, overrides: list[str], seed: int, runs_dir
     if "dynamics" in read_world(run_dir):
         return run_dir, float("nan")
     data = [] if any(o.startswith("data") for o in overrides) else [f"data.path={base_store(base)}"]
-    command = [sys.executable, str(ROOT / "train.py"), "stage=dynamics", f"run.tokenizer={base}", f"run.lam={base}",
+    lam = [] if any(o.startswith("run.lam=") for o in overrides) else [f"run.lam={base}"]  # a variant's own LAM
+    command = [sys.executable, str(ROOT / "train.py"), "stage=dynamics", f"run.tokenizer={base}", *lam,
                f"seed={seed}", "stage.dream=false", "logger=csv", f"hydra.run.dir={run_dir}", *data, *overrides]
     log.info("training %s seed %d: %s", name, seed, shlex.join(command[1:]))
     started = time.monotonic()

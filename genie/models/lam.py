@@ -24,8 +24,8 @@ class LAMModule(L.LightningModule):
                  warmup_steps: int = 100, optimizer: dict[str, Any] | None = None,
                  scheduler: dict[str, Any] | None = None, labelled_fraction: float = 0.0, label_weight: float = 1.0,
                  effect_of_action: list[int] | None = None, effect_names: list[str] | None = None):
-        """``labelled_fraction`` > 0: that share of the store's transitions trains an effect head on the codes with
-        their true actions (genie/models/action_labels.py); ``effect_of_action`` maps the store's action ids to
+        """``labelled_fraction`` > 0: that share of the store's transitions trains an effect head on the encoder's
+        vectors with their true actions (genie/models/action_labels.py); ``effect_of_action`` maps the store's action ids to
         ``effect_names`` (the store's, set by the stage builder)."""
         super().__init__()
         self.save_hyperparameters()
@@ -59,12 +59,13 @@ class LAMModule(L.LightningModule):
         logs = {"recon_mse": mse, "perplexity": out.vq.perplexity, "codes": out.vq.codes}
         loss = out.vq.loss + mse
         if self.effect_head is not None:
-            logs.update(self.effect_supervision(batch, out.vq.quantized))
+            logs.update(self.effect_supervision(batch, out.z))
             loss = loss + self.hparams.label_weight * logs["label_loss"]
         return loss, logs
 
-    def effect_supervision(self, batch: dict[str, torch.Tensor], action_BD: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The effect head's loss on the batch's labelled transitions, its logits and the effects of every clip."""
+    def effect_supervision(self, batch: dict[str, torch.Tensor], z_BD: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The effect head's loss on the batch's labelled transitions (from the encoder vectors ``z`` before
+        quantisation), its logits and the true effect of every clip."""
         if "episode" not in batch:
             raise UserError("model.lam.labelled_fraction > 0: clips must say where they come from (episode, start); "
                             "stage=world co-training does not train with labels")
@@ -73,7 +74,7 @@ class LAMModule(L.LightningModule):
         effect_B = self.effect_of_action[action_B.clamp(min=0)]
         labelled_B = labelled_transitions(batch["episode"], batch["start"] + t, self.hparams.labelled_fraction)
         labelled_B &= action_B >= 0  # a clip without a recorded action is never labelled
-        logits_BE = self.effect_head(action_BD)
+        logits_BE = self.effect_head(z_BD)
         return {"label_loss": self.effect_head.loss(logits_BE, effect_B, labelled_B), "effect_logits": logits_BE,
                 "effects": effect_B, "labelled": labelled_B.float().mean()}
 
@@ -94,7 +95,7 @@ class LAMModule(L.LightningModule):
         self.log("val/loss", loss, sync_dist=True)
         self.log("val/recon_mse", logs["recon_mse"], sync_dist=True)
         self.val_code_pairs.update(logs["codes"], batch["actions"][:, self.window - 1])
-        if self.effect_head is not None:  # every validation clip: how well the codes predict what the player did
+        if self.effect_head is not None:  # every validation clip: how well the encoder's vectors say what the player did
             self.val_effect_accuracy.update(logs["effect_logits"].argmax(-1), logs["effects"])
             self.log("val/effect_accuracy", self.val_effect_accuracy)
 

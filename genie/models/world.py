@@ -41,10 +41,10 @@ class WorldTrainingModule(L.LightningModule):
                  optimizer: dict[str, Any] | None = None, scheduler: dict[str, Any] | None = None):
         super().__init__()
         self.save_hyperparameters()
-        self.tokenizer = build_tokenizer_net(tokenizer["kind"], tokenizer["net"]).requires_grad_(False)
         if lam.get("labelled_fraction", 0.0) > 0:
             raise UserError("model.lam.labelled_fraction: stage=world co-training is label-free; train the LAM with "
                             "labels in its own stage (stage=all or stage=lam)")
+        self.tokenizer = build_tokenizer_net(tokenizer["kind"], tokenizer["net"]).requires_grad_(False)
         self.lam = LAMModule(**lam)
         self.dynamics = DynamicsModule(**dynamics)
         if self.lam.window != self.dynamics.window:
