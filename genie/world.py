@@ -60,7 +60,7 @@ class WorldModel:
     and the LAM always run in float32, so pixels and metrics are float32. The world owns the nets it is given."""
 
     def __init__(self, tokenizer: TokenizerNet, lam: LatentActionNet, dynamics: torch.nn.Module, frame_size: int,
-                 bf16: bool = False, effect_names: list[str] | None = None):
+                 bf16: bool = False, effect_names: list[str] | None = None, labelled_fraction: float = 0.0):
         self.tokenizer, self.lam, self.dynamics = tokenizer.eval(), lam.eval(), dynamics.eval()
         self.frame_size = frame_size
         self.window = dynamics.cfg.window
@@ -68,6 +68,8 @@ class WorldModel:
         self.action_history = getattr(dynamics.cfg, "action_history", 1)  # recent actions a step reads
         # where the dynamics is conditioned on the game's true actions: the name of each action (its effect)
         self.effect_names = effect_names
+        # the share of transitions whose true actions trained the LAM (model.lam.labelled_fraction; 0: label-free)
+        self.labelled_fraction = labelled_fraction
         self.bf16 = bf16
         self.dynamics.to(memory_format=torch.channels_last)
         if bf16:
@@ -87,7 +89,7 @@ class WorldModel:
         bf16 = fast_bf16(device) if bf16 is None else bf16
         effect_names = dynamics.hparams.effect_names if dynamics.hparams.action_source == "game" else None
         return cls(tokenizer.net.to(device), lam.net.to(device), dynamics.net.to(device), frame_size, bf16,
-                   effect_names)
+                   effect_names, lam.hparams.get("labelled_fraction", 0.0))
 
     @property
     def device(self) -> torch.device:

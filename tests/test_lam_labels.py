@@ -1,17 +1,22 @@
 """A few true actions as auxiliary supervision of the LAM (model.lam.labelled_fraction): which transitions count as
 labelled, what the effect head learns, and the settings that cannot work, refused naming their key."""
 
+import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import torch
 
-from genie.checkpoints import load_module
+from genie.checkpoints import load_module, read_world
+from genie.data.store import EpisodeStore
 from genie.errors import UserError
 from genie.models.action_labels import labelled_transitions
 from genie.models.lam import LAMModule
 from genie.models.world import WorldTrainingModule
+from genie.training.pipeline import train
 from genie.training.stage_builders import lam_overrides
+from tests.conftest import compose_train
 
 SMALL_NET = {"window": 2, "code_dim": 8, "hidden": 16, "downsamples": 2, "num_actions": 4, "lookahead": 0}
 
@@ -106,3 +111,19 @@ def test_settings_that_cannot_train_with_labels_are_refused_naming_the_key(tmp_p
         lam_overrides(inputs)
     with pytest.raises(UserError, match="stage=world co-training is label-free"):
         WorldTrainingModule(tokenizer={}, lam={"net": SMALL_NET, "labelled_fraction": 0.02}, dynamics={})
+
+
+@pytest.mark.slow
+def test_the_lam_stage_learns_from_a_few_labels_through_the_real_config(tmp_path, shared_data):
+    cfg = compose_train(tmp_path, "stage=lam", "model.lam.labelled_fraction=0.05", data_dir=shared_data)
+    metrics = train(cfg)
+    assert 0.0 <= metrics["lam/val/effect_accuracy"] <= 1.0
+    lam = load_module(read_world(Path(cfg.paths.output_dir))["lam"], "lam")
+    assert lam.effect_head is not None and lam.hparams.labelled_fraction == 0.05
+    assert lam.hparams.effect_names == EpisodeStore(cfg.data.path).effects()[1]
+
+
+def test_a_label_free_world_says_so_in_its_report(trained_run, world):
+    """The default LAM learned from no labels: the world says 0 and the report has no labelled share to flag."""
+    assert world.labelled_fraction == 0.0
+    assert "lam/labelled_fraction" not in json.loads((trained_run / "dream" / "metrics.json").read_text())

@@ -128,6 +128,10 @@ def write_report(run_dir: Path, store: EpisodeStore, settings: ReportSettings,
     log.info("report: one-step metrics on %d held-out %s clips", settings.eval_clips, split)
     clips = evaluate(world, store, split, settings.eval_clips)
     metrics = dict(clips.metrics)
+    if world.labelled_fraction > 0:
+        metrics["lam/labelled_fraction"] = world.labelled_fraction
+        log.info("report: this world's LAM learned from the true actions of %.3g %% of the transitions "
+                 "(model.lam.labelled_fraction): its numbers are not label-free", 100 * world.labelled_fraction)
     # the eval path times random actions, whatever dream.actions says (eval.json's speed as before)
     dream = dream_episode(world, store, split, settings.episode, settings.steps,
                           settings.actions if artefacts else "random", temperature, seed)
