@@ -10,7 +10,9 @@ import torch
 
 from genie.checkpoints import load_module, read_world
 from genie.data.store import EpisodeStore
+from genie.controls.transitions import LOOKAHEAD, key_lookahead
 from genie.errors import UserError
+from genie.eval.settings import KeyControllerSettings
 from genie.models.action_labels import labelled_transitions
 from genie.models.lam import LAMModule
 from genie.models.world import WorldTrainingModule
@@ -127,3 +129,11 @@ def test_a_label_free_world_says_so_in_its_report(trained_run, world):
     """The default LAM learned from no labels: the world says 0 and the report has no labelled share to flag."""
     assert world.labelled_fraction == 0.0
     assert "lam/labelled_fraction" not in json.loads((trained_run / "dream" / "metrics.json").read_text())
+
+
+def test_keys_are_fitted_to_the_code_of_their_first_frame_where_the_lam_learned_from_labels():
+    """A labelled LAM's codes name the key from a transition's first frame, a label-free one's only a few frames into
+    the hold: the key controls aim at the code 0 / 2 frames in, unless the report says otherwise."""
+    assert key_lookahead(SimpleNamespace(labelled_fraction=0.05)) == 0
+    assert key_lookahead(SimpleNamespace(labelled_fraction=0.0)) == LOOKAHEAD == 2
+    assert KeyControllerSettings().lookahead is None

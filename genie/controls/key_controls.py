@@ -20,7 +20,8 @@ import torch.nn.functional as F
 
 from genie.controls.key_controller import KeyController, KeyControllerConfig
 from genie.controls.key_map import KeyMap, fit_key_map
-from genie.controls.transitions import LOOKAHEAD, LabelledTransitions, inferred_pairs, labelled_token_store
+from genie.controls.transitions import (LOOKAHEAD, LabelledTransitions, inferred_pairs, key_lookahead,
+                                       labelled_token_store)
 from genie.data.store import EpisodeStore, atomic_write_bytes
 from genie.data.token_store import TokenStore
 from genie.errors import UserError
@@ -133,13 +134,14 @@ def fit_key_controller(store: TokenStore, effect_of_action: list[int], effect_na
 
 
 def fit_key_controls(run_dir: Path, world: WorldModel, store: EpisodeStore, steps: int, window: int,
-                     held_frames: int = 8, lookahead: int = LOOKAHEAD) -> KeyControls | None:
+                     held_frames: int = 8, lookahead: int | None = None) -> KeyControls | None:
     """Fit the run's key controls on its token store's labelled transitions and save them into the run; None (and
     nothing written) where the store does not say what its actions do, or the token store has no true actions."""
     effects = store.effects()
     token_store = labelled_token_store(run_dir) if effects is not None and steps > 0 else None
     if token_store is None:
         return None
+    lookahead = key_lookahead(world) if lookahead is None else lookahead
     controls = fit_key_controller(token_store, effects[0], effects[1], window, world.tokenizer.num_codes,
                                   world.num_actions, steps, held_frames, lookahead)
     controls.save(run_dir)
@@ -157,7 +159,7 @@ def fit_run_key_map(run_dir: Path, world: WorldModel, store: EpisodeStore | None
         return None
     effect_of_action, names = np.asarray(effects[0]), list(effects[1])
     if (token_store := labelled_token_store(run_dir)) is not None:
-        pairs = LabelledTransitions(token_store, "train", 1, effect_of_action, LOOKAHEAD).pairs()
+        pairs = LabelledTransitions(token_store, "train", 1, effect_of_action, key_lookahead(world)).pairs()
     else:
-        pairs = inferred_pairs(world, store, "train", effect_of_action, LOOKAHEAD)
+        pairs = inferred_pairs(world, store, "train", effect_of_action, key_lookahead(world))
     return fit_key_map(*pairs, names, world.num_actions) if len(pairs[0]) else None

@@ -22,7 +22,16 @@ from genie.data.store import EpisodeStore
 from genie.data.token_store import TokenStore
 from genie.world import WorldModel
 
-LOOKAHEAD = 2  # frames into a key's hold whose code the key is fitted to (report.key_controller.lookahead)
+LOOKAHEAD = 2  # frames into a key's hold whose code the key is fitted to, for a label-free LAM
+
+
+def key_lookahead(world: WorldModel) -> int:
+    """How many frames into a key's hold the code a key is fitted to lies (report.key_controller.lookahead null):
+    LOOKAHEAD for a label-free LAM, whose codes for the first frames of a walk look like standing; 0 for a LAM
+    taught with true actions (model.lam.labelled_fraction), whose codes name the key from a transition's first frame.
+    Measured on the 3 000-step CoinRun worlds (docs/experiments/2026-12-05-few-labels.md): a labelled LAM's walk goes
+    the game's way in 0.68 of moves at 0 against 0.59 at 2, a label-free one's in 0.50 at 0 against 0.71 at 2."""
+    return 0 if world.labelled_fraction > 0 else LOOKAHEAD
 
 
 def hold_counts(keys_ST: np.ndarray) -> np.ndarray:

@@ -24,7 +24,9 @@ class KeyControllerSettings:
     steps: int = 600  # optimiser steps (0: none)
     window: int = 1  # frames it reads: the newest only, so it judges where the player is, not how it moves
     held_frames: int = 8  # it also reads how long the key has been held, up to this many frames (1: not at all)
-    lookahead: int = 2  # it learns the code this many frames into the key's hold (0: the transition's own code)
+    # it learns the code this many frames into the key's hold (0: the transition's own code); None: 2 for a label-free
+    # LAM, 0 for one taught with true actions (genie/controls/transitions.py, key_lookahead)
+    lookahead: int | None = None
 
 
 @dataclass(frozen=True)
