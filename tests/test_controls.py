@@ -68,7 +68,8 @@ def walking_token_store(root: Path) -> TokenStore:
 
 def untrained_world(num_actions=8, effect_names=None):
     """What game_keys reads of a world."""
-    return SimpleNamespace(num_actions=num_actions, effect_names=effect_names, device=torch.device("cpu"))
+    return SimpleNamespace(num_actions=num_actions, effect_names=effect_names, device=torch.device("cpu"),
+                           labelled_fraction=0.0)
 
 
 def test_play_sends_the_key_map_the_report_scored(tmp_path, capsys):
