@@ -25,14 +25,15 @@ class LAMModule(L.LightningModule):
                  scheduler: dict[str, Any] | None = None, labelled_fraction: float = 0.0, label_weight: float = 1.0,
                  effect_of_action: list[int] | None = None, effect_names: list[str] | None = None):
         """``labelled_fraction`` > 0: that share of the store's transitions trains an effect head on the encoder's
-        vectors with their true actions (genie/models/action_labels.py); ``effect_of_action`` maps the store's action ids to
-        ``effect_names`` (the store's, set by the stage builder)."""
+        vectors with their true actions (genie/models/action_labels.py); ``effect_of_action`` maps the store's action
+        ids to ``effect_names`` (the store's, set by the stage builder)."""
         super().__init__()
         self.save_hyperparameters()
         self.net = LatentActionNet(LatentActionConfig(**net), frame_size)
         self.val_code_pairs = CodePairs()
         if not 0.0 <= labelled_fraction <= 1.0:
-            raise UserError(f"model.lam.labelled_fraction: a share of the transitions in [0, 1], got {labelled_fraction}")
+            raise UserError(f"model.lam.labelled_fraction: a share of the transitions in [0, 1], "
+                            f"got {labelled_fraction}")
         self.effect_head = None
         if labelled_fraction > 0:
             if not effect_of_action or not effect_names:
@@ -66,9 +67,6 @@ class LAMModule(L.LightningModule):
     def effect_supervision(self, batch: dict[str, torch.Tensor], z_BD: torch.Tensor) -> dict[str, torch.Tensor]:
         """The effect head's loss on the batch's labelled transitions (from the encoder vectors ``z`` before
         quantisation), its logits and the true effect of every clip."""
-        if "episode" not in batch:
-            raise UserError("model.lam.labelled_fraction > 0: clips must say where they come from (episode, start); "
-                            "stage=world co-training does not train with labels")
         t = self.window - 1
         action_B = batch["actions"][:, t]
         effect_B = self.effect_of_action[action_B.clamp(min=0)]
@@ -95,7 +93,7 @@ class LAMModule(L.LightningModule):
         self.log("val/loss", loss, sync_dist=True)
         self.log("val/recon_mse", logs["recon_mse"], sync_dist=True)
         self.val_code_pairs.update(logs["codes"], batch["actions"][:, self.window - 1])
-        if self.effect_head is not None:  # every validation clip: how well the encoder's vectors say what the player did
+        if self.effect_head is not None:  # every val clip: how well the encoder's vectors say what the player did
             self.val_effect_accuracy.update(logs["effect_logits"].argmax(-1), logs["effects"])
             self.log("val/effect_accuracy", self.val_effect_accuracy)
 
