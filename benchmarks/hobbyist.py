@@ -34,18 +34,22 @@ SHOWN = ["tokenizer/psnr", "lam/codes_used", "lam/action_nmi", "dynamics/psnr_ne
 
 
 @torch.no_grad()
-def recording_nmi(run: Path, store: EpisodeStore, actions: np.ndarray, split: str = "test",
+def recording_nmi(run: Path, store: EpisodeStore, folder: Path, split: str = "test",
                   max_clips: int = 2048) -> dict[str, float]:
-    """NMI of the run's LAM codes and the recording's true actions over ``split``'s transitions."""
+    """NMI of the run's LAM codes and the true actions saved beside the recordings in ``folder``
+    (``<video>.actions.npy``, one per video file) over ``split``'s transitions."""
     world = WorldModel.load(run, "cpu")
     clips = held_out_clips(store, split, world.window + 1, max_clips)
+    actions: dict[str, np.ndarray] = {}
     codes, true = [], []
     for lo in range(0, min(len(clips), max_clips), 128):
         items = [clips[i] for i in range(lo, min(lo + 128, len(clips), max_clips))]
         codes.append(world.lam.infer(to_model(torch.stack([it["frames"] for it in items]))))
-        for it in items:  # the clip's last transition, as a frame index of the recording
-            info = store.episodes(split)[int(it["episode"])]
-            true.append(actions[info.meta["first_frame"] + int(it["start"]) + world.window - 1])
+        for it in items:  # the clip's last transition, as a frame index of its recording
+            meta = store.episodes(split)[int(it["episode"])].meta
+            if meta["file"] not in actions:
+                actions[meta["file"]] = np.load((folder / meta["file"]).with_suffix(".actions.npy"))
+            true.append(actions[meta["file"]][meta["first_frame"] + int(it["start"]) + world.window - 1])
     codes_N = torch.cat(codes).numpy()
     return {"lam/action_nmi_vs_recording": nmi(np.array(true), codes_N),
             "recording_transitions": len(codes_N)}
@@ -62,7 +66,7 @@ def main() -> None:
     runs = {"video": args.video_run, "atari": args.atari_run}
     reports = {name: json.loads((run / "dream" / "metrics.json").read_text()) for name, run in runs.items()}
     video_store = open_store_of_run(args.video_run)
-    extra = recording_nmi(args.video_run, video_store, np.load(args.recording.with_suffix(".actions.npy")))
+    extra = recording_nmi(args.video_run, video_store, args.recording.parent)
     reports["video"] |= extra
     result = {"recording": json.loads(args.recording.with_suffix(".json").read_text()),
               "runs": {name: str(run) for name, run in runs.items()}, "metrics": reports}

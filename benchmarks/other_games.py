@@ -1,0 +1,90 @@
+"""The recipe, unchanged, on other games: the label-free numbers of runs trained with the defaults on other data.
+
+    python benchmarks/other_games.py --run breakout_recording=runs/<run> [--run breakout_recording=runs/<seed 2>]
+                                     --run ninja_videos=runs/<run> --run pong=runs/<run>
+                                     [--recording breakout_recording=data/recordings/breakout]
+                                     [--recording ninja_videos=data/recordings/ninja]
+                                     [--out benchmarks/results/other_games.json]
+
+Each run's full report (``python dream.py run=<run>``: ``<run>/dream/metrics.json``) is read as it is; runs given under
+one name are seeds of one game, shown as mean ± standard deviation. A run trained on a folder of recordings made by
+``benchmarks/screen_recording.py`` or ``benchmarks/procgen_recordings.py`` (``--recording name=folder``) also gets its
+LAM codes scored against the keys saved beside the videos (the import never reads them): ``lam/action_nmi_vs_recording``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from hobbyist import recording_nmi  # benchmarks/hobbyist.py, as this script is run
+
+from genie.runs import open_store_of_run
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOWN = ["tokenizer/psnr", "lam/codes_used", "lam/perplexity", "lam/action_nmi", "lam/action_nmi_vs_recording",
+         "dynamics/psnr_next", "dynamics/psnr_copy_baseline", "dynamics/token_accuracy", "dynamics/delta_t_psnr",
+         "long_play/frozen_human_t256", "long_play/frozen_keys_t256", "long_play/realism_real",
+         "long_play/realism_human_t64", "long_play/realism_human_t256", "dream/frames_per_second"]
+
+
+def named(pairs: list[str]) -> list[tuple[str, Path]]:
+    out = []
+    for pair in pairs:
+        name, sep, path = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"{pair!r}: expected name=path")
+        out.append((name, Path(path)))
+    return out
+
+
+def scores(run: Path, recording: Path | None) -> dict[str, float]:
+    metrics_file = run / "dream" / "metrics.json"
+    if not metrics_file.is_file():
+        raise SystemExit(f"{metrics_file}: no report; run `python dream.py run={run}` first")
+    metrics = json.loads(metrics_file.read_text())
+    if recording is not None:
+        metrics |= recording_nmi(run, open_store_of_run(run), recording)
+    return metrics
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", action="append", required=True, help="name=run directory (repeat for seeds)")
+    parser.add_argument("--recording", action="append", default=[], help="name=folder of the recordings")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "other_games.json")
+    args = parser.parse_args()
+
+    recordings = dict(named(args.recording))
+    runs: dict[str, list[Path]] = defaultdict(list)
+    for name, run in named(args.run):
+        runs[name].append(run)
+    per_run = {name: {str(run): scores(run, recordings.get(name)) for run in paths} for name, paths in runs.items()}
+    summary = {}
+    for name, by_run in per_run.items():
+        summary[name] = {}
+        for key in SHOWN:
+            values = [m[key] for m in by_run.values() if m.get(key) is not None]
+            if values:
+                summary[name][key] = {"mean": float(np.mean(values)), "std": float(np.std(values, ddof=1))
+                                      if len(values) > 1 else None, "n": len(values)}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"summary": summary, "runs": per_run}, indent=1))
+    names = list(summary)
+    print("| metric | " + " | ".join(f"{n} (n={len(runs[n])})" for n in names) + " |")
+    print("|---|" + "---|" * len(names))
+    for key in SHOWN:
+        cells = []
+        for n in names:
+            s = summary[n].get(key)
+            cells.append("" if s is None else f"{s['mean']:.3g}" + ("" if s["std"] is None else f" ± {s['std']:.2g}"))
+        print(f"| {key} | " + " | ".join(cells) + " |")
+    print(f"-> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
