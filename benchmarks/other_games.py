@@ -10,6 +10,9 @@ Each run's full report (``python dream.py run=<run>``: ``<run>/dream/metrics.jso
 one name are seeds of one game, shown as mean ± standard deviation. A run trained on a folder of recordings made by
 ``benchmarks/screen_recording.py`` or ``benchmarks/procgen_recordings.py`` (``--recording name=folder``) also gets its
 LAM codes scored against the keys saved beside the videos (the import never reads them): ``lam/action_nmi_vs_recording``.
+Every run also gets the frozen share of the real held-out frames (``frozen_real``: the share of frames whose tokens
+are those of the frame the long play's ``frozen_span`` steps before), the reference for the dream's frozen worlds: a
+game whose screen rightly stands still (Breakout waiting for a serve) freezes there too.
 """
 
 from __future__ import annotations
@@ -20,15 +23,19 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from hobbyist import recording_nmi  # benchmarks/hobbyist.py, as this script is run
 
+from genie.data.store import EpisodeStore
+from genie.eval.long_play import LongPlaySettings
 from genie.runs import open_store_of_run
+from genie.world import WorldModel, encode_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOWN = ["tokenizer/psnr", "lam/codes_used", "lam/perplexity", "lam/action_nmi", "lam/action_nmi_vs_recording",
          "dynamics/psnr_next", "dynamics/psnr_copy_baseline", "dynamics/token_accuracy", "dynamics/delta_t_psnr",
-         "long_play/frozen_human_t256", "long_play/frozen_keys_t256", "long_play/realism_real",
+         "long_play/frozen_human_t256", "long_play/frozen_keys_t256", "frozen_real", "long_play/realism_real",
          "long_play/realism_human_t64", "long_play/realism_human_t256", "dream/frames_per_second"]
 
 
@@ -42,11 +49,27 @@ def named(pairs: list[str]) -> list[tuple[str, Path]]:
     return out
 
 
+@torch.no_grad()
+def frozen_real(world: WorldModel, store: EpisodeStore, split: str = "test",
+                span: int = LongPlaySettings.frozen_span) -> float:
+    """The share of ``split``'s frames (from the ``span``-th of each episode on) whose tokens equal those ``span``
+    frames before."""
+    frozen, counted = 0, 0
+    for info in store.episodes(split):
+        if info.length <= span:
+            continue
+        tokens_Thw = encode_frames(world.tokenizer, torch.from_numpy(np.array(store.frames(info.name))))
+        same_T = (tokens_Thw[span:] == tokens_Thw[:-span]).flatten(1).all(1)
+        frozen, counted = frozen + int(same_T.sum()), counted + len(same_T)
+    return frozen / max(counted, 1)
+
+
 def scores(run: Path, recording: Path | None) -> dict[str, float]:
     metrics_file = run / "dream" / "metrics.json"
     if not metrics_file.is_file():
         raise SystemExit(f"{metrics_file}: no report; run `python dream.py run={run}` first")
     metrics = json.loads(metrics_file.read_text())
+    metrics["frozen_real"] = frozen_real(WorldModel.load(run, "cpu"), open_store_of_run(run))
     if recording is not None:
         metrics |= recording_nmi(run, open_store_of_run(run), recording)
     return metrics
