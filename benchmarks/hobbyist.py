@@ -37,10 +37,12 @@ SHOWN = ["tokenizer/psnr", "lam/codes_used", "lam/action_nmi", "dynamics/psnr_ne
 def recording_nmi(run: Path, store: EpisodeStore, folder: Path, split: str = "test",
                   max_clips: int = 2048) -> dict[str, float]:
     """NMI of the run's LAM codes and the true actions saved beside the recordings in ``folder``
-    (``<video>.actions.npy``, one per video file) over ``split``'s transitions."""
+    (``<video>.actions.npy``, one per video file, and ``<video>.json`` with its frame rate) over ``split``'s
+    transitions; a store subsampled to a lower frame rate gets the key held at each stored frame."""
     world = WorldModel.load(run, "cpu")
     clips = held_out_clips(store, split, world.window + 1, max_clips)
     actions: dict[str, np.ndarray] = {}
+    stride: dict[str, int] = {}  # recorded frames per stored frame (data.fps keeps the first of every 1/fps slot)
     codes, true = [], []
     for lo in range(0, min(len(clips), max_clips), 128):
         items = [clips[i] for i in range(lo, min(lo + 128, len(clips), max_clips))]
@@ -48,8 +50,11 @@ def recording_nmi(run: Path, store: EpisodeStore, folder: Path, split: str = "te
         for it in items:  # the clip's last transition, as a frame index of its recording
             meta = store.episodes(split)[int(it["episode"])].meta
             if meta["file"] not in actions:
-                actions[meta["file"]] = np.load((folder / meta["file"]).with_suffix(".actions.npy"))
-            true.append(actions[meta["file"]][meta["first_frame"] + int(it["start"]) + world.window - 1])
+                video = folder / meta["file"]
+                actions[meta["file"]] = np.load(video.with_suffix(".actions.npy"))
+                stride[meta["file"]] = round(json.loads(video.with_suffix(".json").read_text())["fps"] / meta["fps"])
+            stored = meta["first_frame"] + int(it["start"]) + world.window - 1
+            true.append(actions[meta["file"]][stored * stride[meta["file"]]])
     codes_N = torch.cat(codes).numpy()
     return {"lam/action_nmi_vs_recording": nmi(np.array(true), codes_N),
             "recording_transitions": len(codes_N)}
