@@ -34,12 +34,11 @@ SHOWN = ["tokenizer/psnr", "lam/codes_used", "lam/action_nmi", "dynamics/psnr_ne
 
 
 @torch.no_grad()
-def recording_nmi(run: Path, store: EpisodeStore, folder: Path, split: str = "test",
+def recording_nmi(world: WorldModel, store: EpisodeStore, folder: Path, split: str = "test",
                   max_clips: int = 2048) -> dict[str, float]:
     """NMI of the run's LAM codes and the true actions saved beside the recordings in ``folder``
     (``<video>.actions.npy``, one per video file, and ``<video>.json`` with its frame rate) over ``split``'s
     transitions; a store subsampled to a lower frame rate gets the key held at each stored frame."""
-    world = WorldModel.load(run, "cpu")
     clips = held_out_clips(store, split, world.window + 1, max_clips)
     actions: dict[str, np.ndarray] = {}
     stride: dict[str, int] = {}  # recorded frames per stored frame (data.fps keeps the first of every 1/fps slot)
@@ -71,7 +70,7 @@ def main() -> None:
     runs = {"video": args.video_run, "atari": args.atari_run}
     reports = {name: json.loads((run / "dream" / "metrics.json").read_text()) for name, run in runs.items()}
     video_store = open_store_of_run(args.video_run)
-    extra = recording_nmi(args.video_run, video_store, args.recording.parent)
+    extra = recording_nmi(WorldModel.load(args.video_run, "cpu"), video_store, args.recording.parent)
     reports["video"] |= extra
     result = {"recording": json.loads(args.recording.with_suffix(".json").read_text()),
               "runs": {name: str(run) for name, run in runs.items()}, "metrics": reports}

@@ -29,6 +29,7 @@ from hobbyist import recording_nmi  # benchmarks/hobbyist.py, as this script is 
 
 from genie.data.store import EpisodeStore
 from genie.eval.long_play import LongPlaySettings
+from genie.eval.scene_motion import frozen_rate
 from genie.runs import open_store_of_run
 from genie.world import WorldModel, encode_frames
 
@@ -59,8 +60,8 @@ def frozen_real(world: WorldModel, store: EpisodeStore, split: str = "test",
         if info.length <= span:
             continue
         tokens_Thw = encode_frames(world.tokenizer, torch.from_numpy(np.array(store.frames(info.name))))
-        same_T = (tokens_Thw[span:] == tokens_Thw[:-span]).flatten(1).all(1)
-        frozen, counted = frozen + int(same_T.sum()), counted + len(same_T)
+        frozen += frozen_rate(tokens_Thw[:-span], tokens_Thw[span:]) * (info.length - span)
+        counted += info.length - span
     return frozen / max(counted, 1)
 
 
@@ -69,9 +70,10 @@ def scores(run: Path, recording: Path | None) -> dict[str, float]:
     if not metrics_file.is_file():
         raise SystemExit(f"{metrics_file}: no report; run `python dream.py run={run}` first")
     metrics = json.loads(metrics_file.read_text())
-    metrics["frozen_real"] = frozen_real(WorldModel.load(run, "cpu"), open_store_of_run(run))
+    world, store = WorldModel.load(run, "cpu"), open_store_of_run(run)
+    metrics["frozen_real"] = frozen_real(world, store)
     if recording is not None:
-        metrics |= recording_nmi(run, open_store_of_run(run), recording)
+        metrics |= recording_nmi(world, store, recording)
     return metrics
 
 
