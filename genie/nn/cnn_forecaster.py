@@ -40,7 +40,6 @@ class CNNForecasterConfig:
     unroll: int = 1  # training steps per clip; steps after the first read the model's own predictions
     action_history: int = 1  # actions the conditioning reads: the current one and the action_history - 1 before it
     unknown_past: float = 0.25  # with action_history > 1: share of training clips whose oldest past actions are hidden
-    changed_weight: float = 1.0  # weight of a token that differs from the last history frame in the loss (others: 1)
 
 
 class CNNForecaster(nn.Module):
@@ -50,8 +49,6 @@ class CNNForecaster(nn.Module):
             raise ValueError(f"model.dynamics.net.unroll: must be >= 1, got {cfg.unroll}")
         if cfg.action_history < 1:
             raise ValueError(f"model.dynamics.net.action_history: must be >= 1, got {cfg.action_history}")
-        if cfg.changed_weight <= 0:
-            raise ValueError(f"model.dynamics.net.changed_weight: must be > 0, got {cfg.changed_weight}")
         self.cfg = cfg
         self.token_embedding = nn.Embedding(cfg.num_codes, cfg.token_dim)
         self.action_embedding = nn.Embedding(cfg.num_actions + 1, cfg.action_dim)  # the last: UNKNOWN
@@ -142,7 +139,7 @@ class CNNForecaster(nn.Module):
         for j in range(steps):
             target = tokens_BThw[:, H + j]
             logits_BKhw = self(history, actions_BT[:, H + j - A : H + j])
-            losses.append(self.token_loss(logits_BKhw, target, history[:, -1]))
+            losses.append(F.cross_entropy(logits_BKhw.float(), target))
             predicted = logits_BKhw.argmax(1).detach()
             if first_accuracy is None:
                 first_accuracy = (predicted == target).float().mean()
@@ -151,15 +148,6 @@ class CNNForecaster(nn.Module):
         if steps > 1:
             logs["unrolled_loss"] = torch.stack(losses[1:]).mean().detach()
         return torch.stack(losses).mean(), logs
-
-    def token_loss(self, logits_BKhw: torch.Tensor, target_Bhw: torch.Tensor, last_Bhw: torch.Tensor) -> torch.Tensor:
-        """Cross-entropy over the grid, float32; tokens that change from the last history frame weigh
-        ``changed_weight`` (a weighted mean), so a small moving object is not outweighed by the still background."""
-        ce_Bhw = F.cross_entropy(logits_BKhw.float(), target_Bhw, reduction="none")
-        if self.cfg.changed_weight == 1.0:
-            return ce_Bhw.mean()
-        weight_Bhw = 1.0 + (self.cfg.changed_weight - 1.0) * (target_Bhw != last_Bhw).float()
-        return (ce_Bhw * weight_Bhw).sum() / weight_Bhw.sum()
 
     @torch.no_grad()
     def predict_next(
