@@ -114,6 +114,17 @@ class TokenClips(_LazyStore):
     def __len__(self) -> int:
         return len(self.index)
 
+    def clip_actions(self, kind: str, position: int) -> np.ndarray:
+        """Each clip's action at ``position`` of its actions (``kind``: latent_actions or actions): int64 [N]; -1
+        where an episode has no true actions."""
+        actions_N = np.full(len(self.index), NO_ACTION, np.int64)
+        for episode, info in enumerate(self.episodes):
+            if kind == "actions" and not info["has_actions"]:
+                continue
+            rows = np.flatnonzero(self.index[:, 0] == episode)
+            actions_N[rows] = self.store.array(info["name"], kind)[self.index[rows, 1] + position]
+        return actions_N
+
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         episode, start = self.index[i]
         info = self.episodes[episode]

@@ -3,7 +3,10 @@
 ``action_source``: ``latent`` (the LAM's codes, label-free: the default) or ``game``: the game's true actions, each
 mapped to its effect (CoinRun: LEFT / RIGHT / JUMP / NOTHING). A ``game`` world is the action-conditioned reference:
 the same dynamics, told what the player pressed, which separates what the dynamics can express from what the latent
-actions carry (docs/evaluation.md, "Key response")."""
+actions carry (docs/evaluation.md, "Key response").
+
+``action_balance``: training clips drawn with weight ``count(action) ** -action_balance`` by the action of the
+transition predicted first (genie/data/action_balance.py): rare actions, such as a walk from rest, seen more often."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from typing import Any
 import lightning as L
 import torch
 
+from genie.data.action_balance import ActionBalance
 from genie.errors import UserError
 from genie.models.optim import configure_optimization
 from genie.nn.cnn_forecaster import CNNForecaster, CNNForecasterConfig
@@ -36,9 +40,12 @@ class DynamicsModule(L.LightningModule):
                  lr: float = 1e-3, weight_decay: float = 0.0, warmup_steps: int = 100,
                  optimizer: dict[str, Any] | None = None, scheduler: dict[str, Any] | None = None,
                  action_source: str = "latent", effect_of_action: list[int] | None = None,
-                 effect_names: list[str] | None = None):
+                 effect_names: list[str] | None = None, action_balance: float = 0.0):
         super().__init__()
         self.save_hyperparameters()
+        if action_balance < 0:
+            raise UserError(f"model.dynamics.action_balance: must be >= 0 (0: clips drawn uniformly), "
+                            f"got {action_balance}")
         if action_source not in ACTION_SOURCES:
             raise UserError(f"model.dynamics.action_source: unknown {action_source!r} "
                             f"(known: {', '.join(ACTION_SOURCES)})")
@@ -58,6 +65,14 @@ class DynamicsModule(L.LightningModule):
     def clip_len(self) -> int:
         """Frames per training clip: window + 1, or more where the net trains on its own rollouts."""
         return getattr(self.net, "clip_len", self.window + 1)
+
+    def action_balance(self) -> ActionBalance:
+        """How training clips are drawn: by the action (as the net reads it) of the first predicted transition."""
+        position = getattr(self.net, "history_frames", self.window) - 1
+        if self.hparams.action_source == "game":
+            return ActionBalance("actions", position, self.hparams.action_balance,
+                                 tuple(self.hparams.effect_of_action))
+        return ActionBalance("latent_actions", position, self.hparams.action_balance)
 
     def compute_loss(self, batch: dict[str, torch.Tensor]):
         """Every dynamics net implements ``compute_loss(tokens [B, T, h, w], actions [B, T-1])`` and

@@ -22,6 +22,7 @@ from genie.data.datamodule import ClipDataModule
 from genie.data.store import EpisodeStore
 from genie.device import pick_device
 from genie.errors import UserError
+from genie.models.dynamics import DynamicsModule
 from genie.models.tokenizer import TokenizerModule
 from genie.models.world import WorldTrainingModule
 from genie.training.distributed import is_rank_zero, rank_zero_first
@@ -51,8 +52,9 @@ class StageSetup:
 def clip_data(inputs: RunInputs, stage: str, module: L.LightningModule, root: Path, kind: str) -> ClipDataModule:
     cfg = inputs.cfg
     stream = cfg.data.get("stream") if kind == "pixels" else None  # dynamics reads the token store it encoded
+    balance = module.action_balance() if isinstance(module, DynamicsModule) else None
     return ClipDataModule(str(root), kind, module.clip_len, cfg.budget[stage].batch_size, cfg.data.num_workers,
-                          cfg.eval_stride, stream)
+                          cfg.eval_stride, stream, balance)
 
 
 def module_settings(model_cfg: DictConfig, overrides: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,50 @@
+"""Drawing training clips so that rare actions are seen more often.
+
+A game's data is dominated by a few actions (standing, falling); the ones a player feels most (a walk from rest, a
+serve) can be a few per cent of the transitions, and a dynamics model trained on uniformly drawn clips learns them
+last. With ``exponent`` a > 0 each clip is drawn with weight ``count(action) ** -a``, where ``action`` is the one at
+``position`` in the clip (the transition the model predicts first): a = 0 draws uniformly, a = 1 draws every action
+equally often, a = 0.5 halfway between (an action's share of the draws goes as the square root of its share of the
+data).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import WeightedRandomSampler
+
+
+@dataclass(frozen=True)
+class ActionBalance:
+    kind: str  # which actions of a token clip: "latent_actions" (the LAM's codes) or "actions" (the game's)
+    position: int  # index into the clip's actions: the transition weighed
+    exponent: float  # 0: uniform draws; 1: every action equally often
+    effect_of_action: tuple[int, ...] | None = None  # true action -> the effect the model reads (game actions)
+
+    def of_clips(self, actions_N: np.ndarray) -> np.ndarray:
+        """The classes the draws balance, from each clip's stored action int [N] (-1: unknown, kept)."""
+        if self.effect_of_action is None:
+            return actions_N
+        effects = np.asarray(self.effect_of_action, np.int64)
+        return np.where(actions_N >= 0, effects[np.maximum(actions_N, 0)], -1)
+
+
+def balance_weights(actions_N: np.ndarray, exponent: float) -> np.ndarray:
+    """Per-clip draw weights float64 [N] from each clip's action int [N]; they sum to 1. Negative actions (unknown)
+    weigh as much as the mean clip."""
+    known = actions_N >= 0
+    counts = np.bincount(actions_N[known]) if known.any() else np.zeros(1, np.int64)
+    weights = np.ones(len(actions_N))
+    weights[known] = counts[actions_N[known]].astype(np.float64) ** -exponent
+    if known.any() and not known.all():
+        weights[~known] = weights[known].mean()
+    return weights / weights.sum()
+
+
+def balanced_sampler(actions_N: np.ndarray, exponent: float) -> WeightedRandomSampler:
+    """A sampler that draws ``len(actions_N)`` clips a pass, with replacement, weighted by ``balance_weights``."""
+    weights = torch.from_numpy(balance_weights(actions_N, exponent))
+    return WeightedRandomSampler(weights, num_samples=len(actions_N), replacement=True)
