@@ -35,7 +35,17 @@ def test_clips_of_unknown_action_weigh_as_much_as_the_mean_clip():
 
 def test_game_actions_are_balanced_by_the_effect_the_model_reads():
     balance = ActionBalance("actions", 3, 1.0, effect_of_action=(0, 1, 1, 2))
-    assert balance.of_clips(np.array([0, 1, 2, 3, -1])).tolist() == [0, 1, 1, 2, -1]
+    assert balance.of_clips(np.array([[0], [1], [2], [3], [-1]])).tolist() == [0, 1, 1, 2, -1]
+
+
+def test_with_history_a_change_of_action_is_its_own_class():
+    balance = ActionBalance("latent_actions", 3, 1.0, history=1)
+    assert list(balance.positions) == [2, 3]
+    pairs_NP = np.array([[0, 0]] * 8 + [[0, 1]] + [[1, 1]] * 8 + [[-1, 1]])  # held, started, held, unknown
+    classes = balance.of_clips(pairs_NP)
+    assert len(set(classes[:8])) == 1 and classes[8] not in (classes[0], classes[9]) and classes[17] == -1
+    weights = balance_weights(classes, 1.0)
+    assert weights[8] == pytest.approx(weights[:8].sum())  # the one start from rest drawn as often as 8 held steps
 
 
 def token_store(root: Path, lengths=(12, 9), labelled=(True, False)) -> Path:
@@ -71,6 +81,11 @@ def test_the_training_loader_draws_rare_actions_as_often_as_common_ones(tmp_path
     drawn = torch.cat([batch["latent_actions"][:, 0] for _ in range(5) for batch in loader])
     assert 0.4 < drawn.float().mean() < 0.6  # 0.1 of the data, about half of the draws
     assert isinstance(data.val_dataloader().sampler, SequentialSampler)
+    pairs = ClipDataModule(str(tmp_path), "tokens", 3, batch_size=50,
+                           balance=ActionBalance("latent_actions", 1, 1.0, history=1))
+    drawn = torch.cat([batch["latent_actions"] for _ in range(10) for batch in pairs.train_dataloader()])
+    started = ((drawn[:, 0] == 0) & (drawn[:, 1] == 1)).float().mean()
+    assert 0.25 < started < 0.42  # 1 clip of 199 starts action 1 after 0; a third of the draws (3 pairs seen)
     uniform = ClipDataModule(str(tmp_path), "tokens", 2, batch_size=50, balance=ActionBalance("latent_actions", 0, 0.0))
     assert not isinstance(uniform.train_dataloader().sampler, WeightedRandomSampler)
 
@@ -80,6 +95,8 @@ def test_balance_is_for_token_clips_and_not_negative():
         ClipDataModule("store", "pixels", 5, 8, balance=ActionBalance("latent_actions", 3, 0.5))
     with pytest.raises(UserError, match="model.dynamics.action_balance"):
         DynamicsModule({"num_codes": 8, "num_actions": 4}, action_balance=-1.0)
+    with pytest.raises(UserError, match="model.dynamics.action_balance_history"):
+        DynamicsModule({"num_codes": 8, "num_actions": 4, "window": 4}, action_balance=0.5, action_balance_history=4)
 
 
 @pytest.mark.parametrize("net", [{}, {"unroll": 3, "action_history": 6}])
@@ -87,6 +104,7 @@ def test_the_weighed_action_is_the_one_of_the_first_predicted_transition(net):
     module = DynamicsModule({"num_codes": 8, "num_actions": 4, "window": 4, **net}, action_balance=0.5)
     balance = module.action_balance()
     assert balance.position == module.net.history_frames - 1 and balance.kind == "latent_actions"
+    assert balance.history == 0
     game = DynamicsModule({"num_codes": 8, "num_actions": 4}, action_source="game", effect_of_action=[0, 1, 1, 2],
                           effect_names=["a", "b", "c"], action_balance=0.5)
     assert game.action_balance().kind == "actions" and game.action_balance().effect_of_action == (0, 1, 1, 2)
@@ -94,5 +112,6 @@ def test_the_weighed_action_is_the_one_of_the_first_predicted_transition(net):
 
 def test_a_balanced_dynamics_stage_trains_through_the_real_config(tmp_path, trained_run, shared_data):
     cfg = compose_train(tmp_path, "stage=dynamics", f"run.tokenizer={trained_run}", f"run.lam={trained_run}",
-                        "model.dynamics.action_balance=0.5", data_dir=shared_data)
+                        "model.dynamics.action_balance=0.5", "model.dynamics.action_balance_history=1",
+                        data_dir=shared_data)
     assert "dynamics/psnr_next" in train(cfg)

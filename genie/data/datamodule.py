@@ -4,6 +4,7 @@ train from shards streamed by litdata instead of the local store (``stream``; ge
 from __future__ import annotations
 
 import lightning as L
+import numpy as np
 from torch.utils.data import DataLoader, Dataset
 
 from genie.data.action_balance import ActionBalance, balanced_sampler
@@ -41,8 +42,8 @@ class ClipDataModule(L.LightningDataModule):
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         dataset, sampler = self.dataset(split), None
         if shuffle and self.balance is not None and self.balance.exponent > 0:
-            actions_N = dataset.clip_actions(self.balance.kind, self.balance.position)
-            sampler, shuffle = balanced_sampler(self.balance.of_clips(actions_N), self.balance.exponent), False
+            actions_NP = np.stack([dataset.clip_actions(self.balance.kind, p) for p in self.balance.positions], 1)
+            sampler, shuffle = balanced_sampler(self.balance.of_clips(actions_NP), self.balance.exponent), False
         return DataLoader(
             dataset, batch_size=self.batch_size, shuffle=shuffle, sampler=sampler, drop_last=split == "train",
             num_workers=self.num_workers, persistent_workers=self.num_workers > 0,

@@ -6,7 +6,9 @@ the same dynamics, told what the player pressed, which separates what the dynami
 actions carry (docs/evaluation.md, "Key response").
 
 ``action_balance``: training clips drawn with weight ``count(action) ** -action_balance`` by the action of the
-transition predicted first (genie/data/action_balance.py): rare actions, such as a walk from rest, seen more often."""
+transition predicted first (genie/data/action_balance.py): rare actions seen more often. ``action_balance_history``
+h > 0: balanced by the run of that action and the h before it, so a change of action (a walk started from rest) is
+drawn more often than the same action held."""
 
 from __future__ import annotations
 
@@ -40,7 +42,8 @@ class DynamicsModule(L.LightningModule):
                  lr: float = 1e-3, weight_decay: float = 0.0, warmup_steps: int = 100,
                  optimizer: dict[str, Any] | None = None, scheduler: dict[str, Any] | None = None,
                  action_source: str = "latent", effect_of_action: list[int] | None = None,
-                 effect_names: list[str] | None = None, action_balance: float = 0.0):
+                 effect_names: list[str] | None = None, action_balance: float = 0.0,
+                 action_balance_history: int = 0):
         super().__init__()
         self.save_hyperparameters()
         if action_balance < 0:
@@ -56,6 +59,9 @@ class DynamicsModule(L.LightningModule):
                              persistent=False)
         # channels-last convolutions: ~1.1x the training steps/s of the default layout on a 2-core AVX2 CPU
         self.net = build_dynamics_net(kind, net).to(memory_format=torch.channels_last)
+        if not 0 <= action_balance_history <= self.predicted_action_position:
+            raise UserError(f"model.dynamics.action_balance_history: between 0 and the {self.predicted_action_position} "
+                            f"actions a clip holds before the predicted one, got {action_balance_history}")
 
     @property
     def window(self) -> int:
@@ -66,13 +72,18 @@ class DynamicsModule(L.LightningModule):
         """Frames per training clip: window + 1, or more where the net trains on its own rollouts."""
         return getattr(self.net, "clip_len", self.window + 1)
 
+    @property
+    def predicted_action_position(self) -> int:
+        """Index, in a training clip's actions, of the transition predicted first."""
+        return getattr(self.net, "history_frames", self.window) - 1
+
     def action_balance(self) -> ActionBalance:
-        """How training clips are drawn: by the action (as the net reads it) of the first predicted transition."""
-        position = getattr(self.net, "history_frames", self.window) - 1
-        if self.hparams.action_source == "game":
-            return ActionBalance("actions", position, self.hparams.action_balance,
-                                 tuple(self.hparams.effect_of_action))
-        return ActionBalance("latent_actions", position, self.hparams.action_balance)
+        """How training clips are drawn: by the action (as the net reads it) of the first predicted transition, and
+        the ``action_balance_history`` before it."""
+        hp = self.hparams
+        effects = tuple(hp.effect_of_action) if hp.action_source == "game" else None
+        return ActionBalance("actions" if effects else "latent_actions", self.predicted_action_position,
+                             hp.action_balance, effects, hp.action_balance_history)
 
     def compute_loss(self, batch: dict[str, torch.Tensor]):
         """Every dynamics net implements ``compute_loss(tokens [B, T, h, w], actions [B, T-1])`` and
