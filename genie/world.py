@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from genie.checkpoints import check_compatible, load_module, read_world
+from genie.device import one_thread_for_batch_one
 from genie.errors import UserError
 from genie.nn.tokenizer_net import TokenizerNet
 from genie.nn.latent_action_net import LatentActionNet
@@ -137,9 +138,10 @@ class WorldModel:
         S = actions_BS.shape[1]
         tokens = torch.empty(B, T + S, h, w, dtype=torch.long, device=self.device)
         tokens[:, :T] = context_BThw
-        for s in range(S):
-            tokens[:, T + s] = self.step(tokens[:, : T + s], actions_BS[:, max(0, s + 1 - self.action_history) : s + 1],
-                                         temperature, generator)
+        with one_thread_for_batch_one(B, self.device):
+            for s in range(S):
+                recent_BA = actions_BS[:, max(0, s + 1 - self.action_history) : s + 1]
+                tokens[:, T + s] = self.step(tokens[:, : T + s], recent_BA, temperature, generator)
         return tokens
 
 

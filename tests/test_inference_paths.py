@@ -1,6 +1,7 @@
 """Inference shortcuts give exactly what the training path gives: the quantiser's nearest codes without its
-statistics, the tokenizer's and LAM's codes in channels-last layout, and a world stepping with its dynamics' weights
-stored in bf16 (genie/precision.py cast_autocast_weights)."""
+statistics, the tokenizer's and LAM's codes in channels-last layout, a world stepping with its dynamics' weights
+stored in bf16 (genie/precision.py cast_autocast_weights), and a batch-1 dream on one thread with its actions' FiLM
+modulations cached."""
 
 import pytest
 import torch
@@ -58,3 +59,48 @@ def test_a_bf16_world_steps_as_autocast_over_float32_weights(dynamics):
         for s in range(actions.shape[1]):
             tokens = torch.cat([tokens, reference.predict_next(tokens[:, -4:], actions[:, s])[:, None]], 1)
     assert torch.equal(dreamed, tokens)
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+@pytest.mark.parametrize("action_history", [1, 3])
+def test_a_batch_one_dream_gives_the_argmax_of_the_uncached_forward_step_by_step(bf16, action_history):
+    torch.manual_seed(0)
+    net = CNNForecaster(CNNForecasterConfig(num_codes=16, num_actions=4, window=4, token_dim=8, hidden=16,
+                                            dilations=(1, 2), action_history=action_history))
+    world = WorldModel(BlockTokenizer(16), ActionCount(4), net, frame_size=32, bf16=bf16)
+    context, actions = torch.randint(0, 16, (1, 4, 8, 8)), torch.randint(0, 4, (1, 12))
+    dreamed = world.rollout(context, actions)
+    assert 0 < len(net._modulation_cache) <= 4 ** action_history  # one entry per run of recent actions seen
+    tokens = context
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        for s in range(actions.shape[1]):
+            recent = net.recent_actions(actions[:, max(0, s + 1 - action_history) : s + 1])
+            tokens = torch.cat([tokens, net(tokens[:, -4:], recent).argmax(1)[:, None]], 1)
+    assert torch.equal(dreamed, tokens)
+
+
+def test_cached_modulations_follow_the_weights_and_skip_batches():
+    net = cnn_dynamics()().eval()
+    action = torch.tensor([2])
+    with torch.no_grad():
+        first = net.cached_modulations(action)
+        assert net.cached_modulations(action) is first  # computed once
+        assert net.cached_modulations(torch.tensor([2, 3])) is None  # a batch of two computes its own
+        net.blocks[0].film.bias.add_(1.0)  # the weights move, as in a training step
+        scale, shift = net.cached_modulations(action)[0]
+        assert torch.equal(shift, net.modulations(action)[0][1]) and not torch.equal(shift, first[0][1])
+
+
+def test_a_batch_of_one_runs_on_one_thread_and_gives_the_threads_back():
+    from genie.device import one_thread_for_batch_one
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with one_thread_for_batch_one(1, torch.device("cpu")):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        with one_thread_for_batch_one(8, torch.device("cpu")):
+            assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)

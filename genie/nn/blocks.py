@@ -32,11 +32,18 @@ class FiLMResBlock(nn.Module):
         self.film = nn.Linear(cond_dim, 2 * channels)
         self.act = nn.ReLU()
 
-    def forward(self, x_BCHW: torch.Tensor, cond_BE: torch.Tensor) -> torch.Tensor:
-        scale, shift = self.film(cond_BE)[:, :, None, None].chunk(2, dim=1)
+    def modulation(self, cond_BE: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(scale, shift) [B, C, 1, 1] of a conditioning vector [B, E]."""
+        scale_BC11, shift_BC11 = self.film(cond_BE)[:, :, None, None].chunk(2, dim=1)
+        return scale_BC11, shift_BC11
+
+    def modulated(self, x_BCHW: torch.Tensor, scale_BC11: torch.Tensor, shift_BC11: torch.Tensor) -> torch.Tensor:
         h = self.conv1(self.act(x_BCHW))
-        h = h * (1 + scale) + shift
+        h = h * (1 + scale_BC11) + shift_BC11
         return x_BCHW + self.conv2(self.act(h))
+
+    def forward(self, x_BCHW: torch.Tensor, cond_BE: torch.Tensor) -> torch.Tensor:
+        return self.modulated(x_BCHW, *self.modulation(cond_BE))
 
 
 def downsampler(in_channels: int, hidden: int, out_channels: int, downsamples: int, res_blocks: int) -> nn.Sequential:

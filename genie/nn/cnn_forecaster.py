@@ -28,6 +28,9 @@ from torch import nn
 from genie.nn.blocks import FiLMResBlock
 
 
+MODULATION_CACHE_SIZE = 4096  # runs of recent actions whose FiLM modulations a batch-1 dream keeps
+
+
 @dataclass
 class CNNForecasterConfig:
     num_codes: int = 512
@@ -60,6 +63,7 @@ class CNNForecaster(nn.Module):
         self.blocks = nn.ModuleList([FiLMResBlock(cfg.hidden, cfg.action_dim, d) for d in cfg.dilations])
         self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(cfg.hidden, cfg.num_codes, 1))
         self.copy_bias = nn.Parameter(torch.tensor(3.0))
+        self._modulation_cache: dict[tuple, list[tuple[torch.Tensor, torch.Tensor]]] = {}
 
     @property
     def unknown_action(self) -> int:
@@ -95,17 +99,23 @@ class CNNForecaster(nn.Module):
             return e_BAE[:, -1]
         return self.action_mixer(e_BAE.flatten(1))
 
-    def forward(self, tokens_BThw: torch.Tensor, actions_BA: torch.Tensor) -> torch.Tensor:
+    def modulations(self, actions_BA: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Each block's FiLM (scale, shift) [B, hidden, 1, 1] under the actions ([B] or [B, A'])."""
+        a_BE = self.action_condition(actions_BA)
+        return [block.modulation(a_BE) for block in self.blocks]
+
+    def forward(self, tokens_BThw: torch.Tensor, actions_BA: torch.Tensor,
+                modulations: list[tuple[torch.Tensor, torch.Tensor]] | None = None) -> torch.Tensor:
         """tokens int [B, window, h, w], actions int [B] (the current one) or [B, A'] (the recent ones, the current
-        last; see ``recent_actions``) -> logits [B, num_codes, h, w] of the next frame."""
+        last; see ``recent_actions``) -> logits [B, num_codes, h, w] of the next frame. ``modulations``: the
+        actions' ``modulations``, where the caller has them already."""
         B, T, h, w = tokens_BThw.shape
         if T != self.cfg.window:
             raise ValueError(f"CNN forecaster expects {self.cfg.window} history frames, got {T}")
         e_BThwE = self.token_embedding(tokens_BThw)
         x = self.stem(e_BThwE.permute(0, 1, 4, 2, 3).reshape(B, -1, h, w))
-        a_BE = self.action_condition(actions_BA)
-        for block in self.blocks:
-            x = block(x, a_BE)
+        for block, (scale, shift) in zip(self.blocks, modulations or self.modulations(actions_BA)):
+            x = block.modulated(x, scale, shift)
         logits_BKhw = self.head(x)
         # the copy prior, added in place at each position's current code (a one-hot [B, K, h, w] would cost more
         # memory traffic than the head itself)
@@ -149,6 +159,25 @@ class CNNForecaster(nn.Module):
             logs["unrolled_loss"] = torch.stack(losses[1:]).mean().detach()
         return torch.stack(losses).mean(), logs
 
+    def cached_modulations(self, actions_BA: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]] | None:
+        """A single dream's FiLM modulations, computed once per run of recent actions (the same batch-1 arithmetic,
+        so the same numbers): a step then runs only the convolutions (1.15x a batch-1 step on a CPU). None for
+        batches. Keyed also by the weights' version, dtype and device and the autocast state, so a net trained,
+        loaded, cast or moved since never reads a stale entry."""
+        if len(actions_BA) != 1:
+            return None
+        weights = [self.action_embedding.weight, *(p for b in self.blocks for p in b.film.parameters())]
+        if self.action_mixer is not None:
+            weights += list(self.action_mixer.parameters())
+        device = actions_BA.device.type
+        key = (tuple(actions_BA.reshape(-1).tolist()), torch.is_autocast_enabled(device),
+               torch.get_autocast_dtype(device), *((w.dtype, w.device, w._version) for w in weights))
+        if key not in self._modulation_cache:
+            if len(self._modulation_cache) >= MODULATION_CACHE_SIZE:
+                self._modulation_cache.clear()
+            self._modulation_cache[key] = self.modulations(actions_BA)
+        return self._modulation_cache[key]
+
     @torch.no_grad()
     def predict_next(
         self, tokens_BThw: torch.Tensor, actions_BA: torch.Tensor, temperature: float = 0.0,
@@ -156,9 +185,10 @@ class CNNForecaster(nn.Module):
     ) -> torch.Tensor:
         """Next frame's tokens int64 [B, h, w]: argmax at temperature 0, else sampled from softmax(logits / T).
         ``actions_BA``: int [B] (the current action) or [B, A'] (the recent ones, the current last)."""
-        logits_BKhw = self(tokens_BThw, actions_BA)
+        logits_BKhw = self(tokens_BThw, actions_BA, self.cached_modulations(actions_BA))
         if temperature <= 0:  # bf16 -> float32 is exact: the argmax of either is the same
-            return logits_BKhw.argmax(1)
+            # the first maximum, as argmax; 2-3x faster than argmax over channels on a CPU (1.1x a batch-1 step)
+            return logits_BKhw.max(1).indices
         logits_BKhw = logits_BKhw.float()
         B, K, h, w = logits_BKhw.shape
         probs = F.softmax(logits_BKhw.permute(0, 2, 3, 1).reshape(-1, K) / temperature, dim=-1)
