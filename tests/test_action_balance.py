@@ -34,12 +34,12 @@ def test_clips_of_unknown_action_weigh_as_much_as_the_mean_clip():
 
 
 def test_game_actions_are_balanced_by_the_effect_the_model_reads():
-    balance = ActionBalance("actions", 3, 1.0, effect_of_action=(0, 1, 1, 2))
+    balance = ActionBalance(3, 1.0, effect_of_action=(0, 1, 1, 2))
     assert balance.of_clips(np.array([[0], [1], [2], [3], [-1]])).tolist() == [0, 1, 1, 2, -1]
 
 
 def test_with_history_a_change_of_action_is_its_own_class():
-    balance = ActionBalance("latent_actions", 3, 1.0, history=1)
+    balance = ActionBalance(3, 1.0, history=1)
     assert list(balance.positions) == [2, 3]
     pairs_NP = np.array([[0, 0]] * 8 + [[0, 1]] + [[1, 1]] * 8 + [[-1, 1]])  # held, started, held, unknown
     classes = balance.of_clips(pairs_NP)
@@ -74,7 +74,7 @@ def test_the_training_loader_draws_rare_actions_as_often_as_common_ones(tmp_path
     store.add_episode("ep", "train", np.zeros((201, 2, 2)), latent, None)
     store.add_episode("val", "val", np.zeros((20, 2, 2)), np.zeros(19), None)
     store.mark_complete()
-    data = ClipDataModule(str(tmp_path), "tokens", 2, batch_size=50, balance=ActionBalance("latent_actions", 0, 1.0))
+    data = ClipDataModule(str(tmp_path), "tokens", 2, batch_size=50, balance=ActionBalance(0, 1.0))
     loader = data.train_dataloader()
     assert isinstance(loader.sampler, WeightedRandomSampler)
     torch.manual_seed(0)
@@ -82,17 +82,17 @@ def test_the_training_loader_draws_rare_actions_as_often_as_common_ones(tmp_path
     assert 0.4 < drawn.float().mean() < 0.6  # 0.1 of the data, about half of the draws
     assert isinstance(data.val_dataloader().sampler, SequentialSampler)
     pairs = ClipDataModule(str(tmp_path), "tokens", 3, batch_size=50,
-                           balance=ActionBalance("latent_actions", 1, 1.0, history=1))
+                           balance=ActionBalance(1, 1.0, history=1))
     drawn = torch.cat([batch["latent_actions"] for _ in range(10) for batch in pairs.train_dataloader()])
     started = ((drawn[:, 0] == 0) & (drawn[:, 1] == 1)).float().mean()
     assert 0.25 < started < 0.42  # 1 clip of 199 starts action 1 after 0; a third of the draws (3 pairs seen)
-    uniform = ClipDataModule(str(tmp_path), "tokens", 2, batch_size=50, balance=ActionBalance("latent_actions", 0, 0.0))
+    uniform = ClipDataModule(str(tmp_path), "tokens", 2, batch_size=50, balance=ActionBalance(0, 0.0))
     assert not isinstance(uniform.train_dataloader().sampler, WeightedRandomSampler)
 
 
 def test_balance_is_for_token_clips_and_not_negative():
     with pytest.raises(ValueError, match="token clips"):
-        ClipDataModule("store", "pixels", 5, 8, balance=ActionBalance("latent_actions", 3, 0.5))
+        ClipDataModule("store", "pixels", 5, 8, balance=ActionBalance(3, 0.5))
     with pytest.raises(UserError, match="model.dynamics.action_balance"):
         DynamicsModule({"num_codes": 8, "num_actions": 4}, action_balance=-1.0)
     with pytest.raises(UserError, match="model.dynamics.action_balance_history"):

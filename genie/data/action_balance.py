@@ -21,11 +21,15 @@ from torch.utils.data import WeightedRandomSampler
 
 @dataclass(frozen=True)
 class ActionBalance:
-    kind: str  # which actions of a token clip: "latent_actions" (the LAM's codes) or "actions" (the game's)
     position: int  # index into the clip's actions: the transition weighed
     exponent: float  # 0: uniform draws; 1: every action equally often
     effect_of_action: tuple[int, ...] | None = None  # true action -> the effect the model reads (game actions)
     history: int = 0  # earlier actions that, with the one at ``position``, make the class balanced
+
+    @property
+    def kind(self) -> str:
+        """Which actions of a token clip: the game's (where they map to effects) or the LAM's codes."""
+        return "latent_actions" if self.effect_of_action is None else "actions"
 
     @property
     def positions(self) -> range:
@@ -46,19 +50,19 @@ class ActionBalance:
         return classes
 
 
-def balance_weights(actions_N: np.ndarray, exponent: float) -> np.ndarray:
-    """Per-clip draw weights float64 [N] from each clip's action int [N]; they sum to 1. Negative actions (unknown)
+def balance_weights(classes_N: np.ndarray, exponent: float) -> np.ndarray:
+    """Per-clip draw weights float64 [N] from each clip's class int [N]; they sum to 1. Negative classes (unknown)
     weigh as much as the mean clip."""
-    known = actions_N >= 0
-    counts = np.bincount(actions_N[known]) if known.any() else np.zeros(1, np.int64)
-    weights = np.ones(len(actions_N))
-    weights[known] = counts[actions_N[known]].astype(np.float64) ** -exponent
+    known = classes_N >= 0
+    counts = np.bincount(classes_N[known]) if known.any() else np.zeros(1, np.int64)
+    weights = np.ones(len(classes_N))
+    weights[known] = counts[classes_N[known]].astype(np.float64) ** -exponent
     if known.any() and not known.all():
         weights[~known] = weights[known].mean()
     return weights / weights.sum()
 
 
-def balanced_sampler(actions_N: np.ndarray, exponent: float) -> WeightedRandomSampler:
-    """A sampler that draws ``len(actions_N)`` clips a pass, with replacement, weighted by ``balance_weights``."""
-    weights = torch.from_numpy(balance_weights(actions_N, exponent))
-    return WeightedRandomSampler(weights, num_samples=len(actions_N), replacement=True)
+def balanced_sampler(classes_N: np.ndarray, exponent: float) -> WeightedRandomSampler:
+    """A sampler that draws ``len(classes_N)`` clips a pass, with replacement, weighted by ``balance_weights``."""
+    weights = torch.from_numpy(balance_weights(classes_N, exponent))
+    return WeightedRandomSampler(weights, num_samples=len(classes_N), replacement=True)

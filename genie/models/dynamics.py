@@ -82,8 +82,7 @@ class DynamicsModule(L.LightningModule):
         the ``action_balance_history`` before it."""
         hp = self.hparams
         effects = tuple(hp.effect_of_action) if hp.action_source == "game" else None
-        return ActionBalance("actions" if effects else "latent_actions", self.predicted_action_position,
-                             hp.action_balance, effects, hp.action_balance_history)
+        return ActionBalance(self.predicted_action_position, hp.action_balance, effects, hp.action_balance_history)
 
     def compute_loss(self, batch: dict[str, torch.Tensor]):
         """Every dynamics net implements ``compute_loss(tokens [B, T, h, w], actions [B, T-1])`` and
