@@ -61,6 +61,16 @@ def test_a_coinrun_choice_checks_against_the_coinrun_schema(tmp_path):
         check_config(compose_train(tmp_path, "data=coinrun", "data.agent=robot"))
 
 
+def test_a_spawning_strategy_under_torchrun_is_one_line_not_a_hang(tmp_path, monkeypatch):
+    cfg = compose_train(tmp_path, "trainer=ddp_sim")
+    check_config(cfg)  # alone, ddp_spawn starts the ranks itself
+    monkeypatch.setenv("TORCHELASTIC_RUN_ID", "job")  # what torchrun sets for each rank it starts
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(UserError, match=r"^trainer\.strategy=ddp_spawn: starts its own processes.*use trainer=ddp"):
+        check_config(cfg)
+    check_config(compose_train(tmp_path, "trainer=ddp", "trainer.accelerator=cpu"))  # the documented torchrun line
+
+
 OPTIONS = [f"{path.parent.relative_to(CONFIGS)}={path.stem}" for group in ("data", "model", "trainer", "experiment")
            for path in sorted((Path(CONFIGS) / group).rglob("*.yaml"))]
 

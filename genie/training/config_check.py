@@ -22,6 +22,7 @@ from genie.models.world import WorldTrainingModule
 from genie.nn.cnn_forecaster import CNNForecasterConfig
 from genie.nn.latent_action_net import LatentActionConfig
 from genie.nn.maskgit import MaskGITConfig
+from genie.training.distributed import launcher_environment
 
 # the net config dataclass of each stage's `kind` (the LAM has one kind)
 NET_CONFIGS: dict[str, dict[str | None, type]] = {
@@ -144,7 +145,13 @@ def data_problems(cfg: DictConfig) -> list[str]:
 def trainer_problems(cfg: DictConfig) -> list[str]:
     """``trainer``: Trainer arguments; a null is left for ``budget.<stage>`` to fill (genie/training/stage_trainer)."""
     trainer = {k: v for k, v in resolved(cfg.trainer).items() if v is not None}
-    return check_settings("trainer", trainer, L.Trainer, "the Lightning Trainer")
+    problems = check_settings("trainer", trainer, L.Trainer, "the Lightning Trainer")
+    strategy = trainer.get("strategy")
+    if isinstance(strategy, str) and "spawn" in strategy and launcher_environment() is not None:
+        # each launched rank would spawn ranks of its own, and every one of them waits for peers that never come
+        problems.append(f"trainer.strategy={strategy}: starts its own processes, but torchrun / srun already started "
+                        "this run's ranks; use trainer=ddp (docs/scaling.md)")
+    return problems
 
 
 def budget_problems(cfg: DictConfig) -> list[str]:
