@@ -68,6 +68,8 @@ def test_a_spawning_strategy_under_torchrun_is_one_line_not_a_hang(tmp_path, mon
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(UserError, match=r"^trainer\.strategy=ddp_spawn: starts its own processes.*use trainer=ddp"):
         check_config(cfg)
+    with pytest.raises(UserError, match=r"^trainer\.strategy=ddp_fork: starts its own processes"):
+        check_config(compose_train(tmp_path, "trainer=ddp_sim", "trainer.strategy=ddp_fork"))
     check_config(compose_train(tmp_path, "trainer=ddp", "trainer.accelerator=cpu"))  # the documented torchrun line
 
 

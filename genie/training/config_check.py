@@ -13,6 +13,7 @@ from typing import Any, Literal, Optional, TypedDict
 
 import lightning as L
 from hydra.utils import get_class
+from lightning.pytorch.strategies import StrategyRegistry
 from omegaconf import DictConfig, OmegaConf
 
 from genie.config_types import check_settings, describe, fits, found
@@ -147,11 +148,18 @@ def trainer_problems(cfg: DictConfig) -> list[str]:
     trainer = {k: v for k, v in resolved(cfg.trainer).items() if v is not None}
     problems = check_settings("trainer", trainer, L.Trainer, "the Lightning Trainer")
     strategy = trainer.get("strategy")
-    if isinstance(strategy, str) and "spawn" in strategy and launcher_environment() is not None:
-        # each launched rank would spawn ranks of its own, and every one of them waits for peers that never come
+    if starts_its_own_processes(strategy) and launcher_environment() is not None:
+        # each launched rank would start ranks of its own, and every one of them waits for peers that never come
         problems.append(f"trainer.strategy={strategy}: starts its own processes, but torchrun / srun already started "
                         "this run's ranks; use trainer=ddp (docs/scaling.md)")
     return problems
+
+
+def starts_its_own_processes(strategy: Any) -> bool:
+    """A registered strategy whose launcher spawns or forks the ranks (ddp_spawn, ddp_fork, ddp_notebook, ...)."""
+    if not isinstance(strategy, str) or strategy not in StrategyRegistry:
+        return False
+    return StrategyRegistry[strategy]["init_params"].get("start_method") in ("spawn", "fork")
 
 
 def budget_problems(cfg: DictConfig) -> list[str]:
