@@ -48,6 +48,10 @@ def test_a_wrong_type_typed_on_the_command_line_is_one_line_naming_the_key(tmp_p
     ("+budget.tokenizer.lr=1", "budget.tokenizer.lr: not a setting of the Lightning Trainer (nor batch_size)"),
     ("+budget.tokeniser={batch_size: 4}", "budget.tokeniser: not a stage (stages: tokenizer, lam, dynamics, world)"),
     ("tags=dev", "tags: expected a list of strings, got 'dev' (a string): e.g. tags=[ablation,lr]"),
+    ("+callbacks.lr_monitor.stages=[dynamic]", "callbacks.lr_monitor.stages: 'dynamic' not a stage (stages: "
+                                               "tokenizer, lam, dynamics, world)"),
+    ("+callbacks.lr_monitor.stages=dynamics", "callbacks.lr_monitor.stages: expected a list of stages, got "
+                                              "'dynamics' (a string): e.g. callbacks.lr_monitor.stages=[dynamics]"),
 ])
 def test_each_group_names_the_key_and_what_it_expected(tmp_path, override, message):
     with pytest.raises(UserError) as raised:

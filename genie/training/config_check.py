@@ -103,8 +103,9 @@ DATA_SOURCES: dict[str, type] = {"synthetic": SyntheticData, "coinrun": CoinRunD
 
 def check_config(cfg: DictConfig) -> None:
     """UserError listing every problem (``; ``-separated, one line) of the model, data, trainer, budget,
-    stage.world and tags settings."""
-    problems = [*model_problems(cfg), *data_problems(cfg), *trainer_problems(cfg), *budget_problems(cfg)]
+    stage.world, callbacks' stages and tags settings."""
+    problems = [*model_problems(cfg), *data_problems(cfg), *trainer_problems(cfg), *budget_problems(cfg),
+                *callback_problems(cfg)]
     if not fits(tags := resolved(cfg.get("tags", [])), list[str]):
         problems.append(f"tags: expected {describe(list[str])}, got {found(tags)}: e.g. tags=[ablation,lr]")
     if problems:
@@ -177,4 +178,20 @@ def budget_problems(cfg: DictConfig) -> list[str]:
             if not fits(budget.get("batch_size", 1), int):
                 problems.append(f"budget.{stage}.batch_size: expected {describe(int)}, "
                                 f"got {found(budget['batch_size'])}")
+    return problems
+
+
+def callback_problems(cfg: DictConfig) -> list[str]:
+    """``callbacks.<name>.stages``: the stages that callback is given to (genie/training/stage_trainer.py)."""
+    problems, stages = [], (*NET_CONFIGS, "world")
+    for name, callback in (cfg.get("callbacks") or {}).items():
+        chosen = resolved(callback.get("stages")) if OmegaConf.is_dict(callback) else None
+        if chosen is None:
+            continue
+        if not fits(chosen, list[str]):
+            problems.append(f"callbacks.{name}.stages: expected a list of stages, got {found(chosen)}: "
+                            f"e.g. callbacks.{name}.stages=[dynamics]")
+        elif unknown := [s for s in chosen if s not in stages]:
+            problems.append(f"callbacks.{name}.stages: {', '.join(map(repr, unknown))} not a stage "
+                            f"(stages: {', '.join(stages)})")
     return problems

@@ -30,14 +30,20 @@ def trainer_arguments(cfg: DictConfig, stage: str) -> dict[str, Any]:
 
 
 def stage_callbacks(cfg: DictConfig, stage: str, checkpoint_dir: Path) -> list[L.Callback]:
-    """The ``callbacks`` group instantiated for ``stage`` (entries set to null are skipped), then the ones every stage
-    gets (genie/training/callbacks.py), the final checkpoint world.json points at last, so it holds what the other
-    callbacks leave (e.g. EMA weights)."""
+    """The ``callbacks`` group instantiated for ``stage`` (entries set to null are skipped, and so are entries whose
+    ``stages`` list leaves this stage out), then the ones every stage gets (genie/training/callbacks.py), the final
+    checkpoint world.json points at last, so it holds what the other callbacks leave (e.g. EMA weights)."""
     stage_cfg = cfg.copy()
     with open_dict(stage_cfg):
         stage_cfg.fitting = {"stage": stage, "checkpoint_dir": str(checkpoint_dir)}
-    callbacks = [instantiate(c) for c in (stage_cfg.callbacks or {}).values() if c is not None]
-    return [*callbacks, LogParameterCounts(), FinishWandb(), SaveFinal(checkpoint_dir / "final.ckpt")]
+        entries = [c for c in (stage_cfg.callbacks or {}).values() if c is not None]
+        chosen = [c for c in entries if applies_to(c.pop("stages", None), stage)]
+    return [*map(instantiate, chosen), LogParameterCounts(), FinishWandb(), SaveFinal(checkpoint_dir / "final.ckpt")]
+
+
+def applies_to(stages: Any, stage: str) -> bool:
+    """A callback entry's ``stages``: null for every stage, else the stages it is given to."""
+    return stages is None or stage in stages
 
 
 def stage_trainer(cfg: DictConfig, stage: str, run_dir: Path, resume: str | None) -> L.Trainer:
