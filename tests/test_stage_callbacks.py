@@ -35,3 +35,9 @@ def test_an_entry_without_stages_reads_the_stage_it_is_given_to(tmp_path):
     for stage in STAGES:
         progress = next(c for c in stage_callbacks(cfg, stage, Path("ckpt")) if isinstance(c, StageProgress))
         assert progress.stage == stage
+
+
+def test_the_longer_budget_averages_its_dynamics(tmp_path):
+    cfg = compose_train(tmp_path, "experiment=coinrun_long")
+    assert [stage for stage in STAGES if EMAWeightAveraging in kinds(cfg, stage)] == ["dynamics"]
+    assert cfg.model.dynamics.action_balance == 0.5 and cfg.model.dynamics.action_balance_history == 1
