@@ -31,6 +31,7 @@ NET_CONFIGS: dict[str, dict[str | None, type]] = {
     "lam": {None: LatentActionConfig},
     "dynamics": {"cnn": CNNForecasterConfig, "maskgit": MaskGITConfig},
 }
+STAGES = (*NET_CONFIGS, "world")  # every stage a budget or a callback's `stages` may name
 
 
 # --- data sources (genie/data/prepare.py reads them) ------------------------------------------------------------------
@@ -165,10 +166,10 @@ def starts_its_own_processes(strategy: Any) -> bool:
 
 def budget_problems(cfg: DictConfig) -> list[str]:
     """``budget.<stage>``: the stage's batch_size and Trainer arguments."""
-    problems, stages = [], (*NET_CONFIGS, "world")
+    problems = []
     for stage, budget in resolved(cfg.budget).items():
-        if stage not in stages:
-            problems.append(f"budget.{stage}: not a stage (stages: {', '.join(stages)})")
+        if stage not in STAGES:
+            problems.append(f"budget.{stage}: not a stage (stages: {', '.join(STAGES)})")
         elif not isinstance(budget, dict):
             problems.append(f"budget.{stage}: expected a mapping of batch_size and Trainer arguments, "
                             f"got {found(budget)}")
@@ -183,7 +184,7 @@ def budget_problems(cfg: DictConfig) -> list[str]:
 
 def callback_problems(cfg: DictConfig) -> list[str]:
     """``callbacks.<name>.stages``: the stages that callback is given to (genie/training/stage_trainer.py)."""
-    problems, stages = [], (*NET_CONFIGS, "world")
+    problems = []
     for name, callback in (cfg.get("callbacks") or {}).items():
         chosen = resolved(callback.get("stages")) if OmegaConf.is_dict(callback) else None
         if chosen is None:
@@ -191,7 +192,7 @@ def callback_problems(cfg: DictConfig) -> list[str]:
         if not fits(chosen, list[str]):
             problems.append(f"callbacks.{name}.stages: expected a list of stages, got {found(chosen)}: "
                             f"e.g. callbacks.{name}.stages=[dynamics]")
-        elif unknown := [s for s in chosen if s not in stages]:
+        elif unknown := [s for s in chosen if s not in STAGES]:
             problems.append(f"callbacks.{name}.stages: {', '.join(map(repr, unknown))} not a stage "
-                            f"(stages: {', '.join(stages)})")
+                            f"(stages: {', '.join(STAGES)})")
     return problems
