@@ -48,6 +48,7 @@ HEADLINE = ("key_response/walk/same_way", "key_response/walk/x_error", "key_resp
             "key_response/walk/inferred_same_way", "key_response/walk/inferred_dream_travel",
             "long_play/player_in_view_human_t256", "long_play/player_in_view_keys_t256",
             "long_play/player_in_view_human_t85", "long_play/player_in_view_keys_t85",
+            "long_play/player_in_view_replayed_t256", "long_play/player_in_view_replayed_t85",
             "long_play/frozen_human_t256", "long_play/frozen_keys_t256", "motion/reach_right", "motion/reach_left",
             "motion/real_reach_right", "motion/real_reach_left", "dynamics/val/token_accuracy", "train_seconds")
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from genie.eval.long_play import dream_at, human_like_actions
+from genie.eval.long_play import dream_at, human_like_actions, replayed_actions
 from genie.eval.player_view import centre_box, off_centre_boxes
 from genie.eval.realism import real_against_real, two_sample_score
 from genie.nn.pixels import to_model
@@ -48,6 +48,15 @@ def test_human_like_policy_holds_each_latent_action_for_hold_frames():
     assert len(torch.unique(actions[:, ::4])) > 3  # and drawn afresh between them
 
 
+def test_replayed_actions_are_the_lams_codes_of_real_play_in_order(world, store):
+    episodes = [e for e in store.episodes("test") if len(store.frames(e.name)) > world.window]
+    stream = torch.cat([world.infer_actions(torch.from_numpy(store.frames(e.name))[None])[0] for e in episodes])
+    actions = replayed_actions(world, store, "test", rollouts=3, steps=4)
+    assert actions.shape == (3, 4) and torch.equal(actions.flatten(), stream[:12])
+    repeated = replayed_actions(world, store, "test", rollouts=2, steps=len(stream))
+    assert torch.equal(repeated[0], stream) and torch.equal(repeated[1], stream)  # too little play: played again
+
+
 class IdentityWorld:
     """A 'tokenizer' that reconstructs perfectly: the detector then sees raw frames."""
 
@@ -74,10 +83,12 @@ def test_player_detector_finds_the_player_on_held_out_coinrun_levels(tmp_path):
 def test_the_report_scores_long_play_and_writes_its_gif(trained_run):
     metrics = json.loads((trained_run / "dream" / "metrics.json").read_text())
     for h in (4, 16):
-        for key in (f"long_play/realism_human_t{h}", f"long_play/realism_held_t{h}"):
+        for group in ("human", "held", "replayed"):
+            key = f"long_play/realism_{group}_t{h}"
             assert 0.0 <= metrics[key] <= 1.0, key
     assert 0.0 <= metrics["long_play/realism_real"] <= 1.0 and metrics["long_play/starts"] == 4
     assert 0.0 <= metrics["long_play/frozen_human_t16"] <= 1.0 and "long_play/frozen_held_t16" not in metrics
+    assert "long_play/frozen_replayed_t16" not in metrics  # real play rests: standing still is no fault there
     assert "long_play/player_in_view_human_t16" not in metrics  # sprites, not CoinRun: no player detector
     import imageio.v3 as iio
 

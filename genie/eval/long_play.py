@@ -5,6 +5,9 @@ From ``starts`` held-out windows of real frames the world dreams ``steps`` frame
 * each latent action held for the whole rollout (``held``), and
 * a human-like policy (``human``): a random latent action held for ``hold`` frames, then another,
   ``human_sequences`` different sequences per start, and
+* for a latent world, the latent actions of real play (``replayed``): the codes the LAM infers from the split's
+  recorded episodes, one stretch of ``steps`` per start, so a code lasts as long and is followed by what it is in
+  the data (on CoinRun the moving codes last 1-2 steps there; the human-like policy holds each for ``hold``), and
 * where the run has key controls (genie/controls/key_controls.py), a human-like player of the game's keys (``keys``):
   a random key (CoinRun: LEFT, RIGHT, JUMP or NOTHING) held for ``hold`` frames, each frame's latent action chosen
   by the key controller from the dreamed history, as play does.
@@ -72,6 +75,23 @@ def human_like_actions(rollouts: int, steps: int, num_actions: int, hold: int, s
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, num_actions, size=(rollouts, -(-steps // hold)))
     return torch.from_numpy(np.repeat(draws, hold, axis=1)[:, :steps])
+
+
+@torch.no_grad()
+def replayed_actions(world: WorldModel, store: EpisodeStore, split: str, rollouts: int, steps: int) -> torch.Tensor:
+    """The latent actions the LAM infers from the split's recorded play, episode after episode, cut into
+    ``rollouts`` stretches of ``steps``: int64 [rollouts, steps]. Where the split holds less play, it is repeated."""
+    needed, codes = rollouts * steps, []
+    for episode in store.episodes(split):
+        frames = np.array(store.frames(episode.name))  # a copy: a store's frames are mapped read-only
+        if len(frames) > world.window:
+            codes.append(world.infer_actions(torch.from_numpy(frames)[None])[0].cpu())
+        if sum(map(len, codes)) >= needed:
+            break
+    if not codes:
+        raise ValueError(f"long play: the {split} split holds no episode longer than {world.window} frames")
+    stream = torch.cat(codes)
+    return stream.repeat(-(-needed // len(stream)))[:needed].reshape(rollouts, steps)
 
 
 @torch.no_grad()
@@ -145,6 +165,8 @@ def long_play(world: WorldModel, store: EpisodeStore, split: str, settings: Long
         "human": (context_NThw.repeat_interleave(settings.human_sequences, 0), human,
                   torch.arange(N).repeat_interleave(settings.human_sequences)),
     }
+    if world.effect_names is None:  # a latent world: its LAM's codes of real play
+        policies["replayed"] = (context_NThw, replayed_actions(world, store, split, N, settings.steps), torch.arange(N))
     if controls is not None:
         keys = human_like_actions(N * settings.human_sequences, settings.steps, len(controls.effect_names),
                                   settings.hold, seed + 1)
@@ -158,7 +180,7 @@ def long_play(world: WorldModel, store: EpisodeStore, split: str, settings: Long
         tokens = dream_at(world, context, actions, tuple(sorted({*horizons, *before.values()})), temperature, seed,
                           settings.batch_size, controls if group == "keys" else None)
         frames[group] = {h: decode_frames(world, tokens[h]) for h in horizons}
-        if group != "held":  # holding one code may rightly stand still; a changing policy should not
+        if group in ("human", "keys"):  # holding one code, or real play's rests, may rightly stand still
             for h, b in before.items():
                 frozen[f"long_play/frozen_{group}_t{h}"] = frozen_rate(tokens[b], tokens[h])
         log.info("long play: %s done in %.0f s", group, time.monotonic() - started)
@@ -177,7 +199,7 @@ def long_play(world: WorldModel, store: EpisodeStore, split: str, settings: Long
         detector = fit_player_detector(world, store, "train", split, seed=seed)
         metrics |= detector.metrics()
         for h in horizons:
-            for group in [g for g in ("human", "keys") if g in frames]:
+            for group in [g for g in ("human", "replayed", "keys") if g in frames]:
                 metrics[f"long_play/player_in_view_{group}_t{h}"] = float(
                     detector.in_view(frames[group][h]).float().mean())
             per_action = detector.in_view(frames["held"][h]).float().reshape(K, N).mean(1)
