@@ -68,20 +68,3 @@ def test_a_forecaster_with_action_history_reads_past_actions_and_pads_unknown_on
                                           torch.randint(0, 4, (2, net.clip_len - 1)))
     assert torch.isfinite(loss) and "token_accuracy" in logs
 
-
-
-def test_a_tied_head_scores_each_code_by_its_own_token_embedding():
-    net = tiny(tied_head=True)
-    tokens, actions = torch.randint(0, 16, (2, 4, 8, 8)), torch.randint(0, 4, (2,))
-    logits = net(tokens, actions)
-    assert logits.shape == (2, 16, 8, 8)
-    with torch.no_grad():  # two codes embedded alike score alike, wherever the copy prior does not add to one of them
-        net.token_embedding.weight[3] = net.token_embedding.weight[5]
-        net.head_bias[3] = net.head_bias[5]
-    history = tokens.clamp(max=2)  # neither code 3 nor code 5 is the current one anywhere
-    logits = net(history, actions)
-    assert torch.allclose(logits[:, 3], logits[:, 5])
-    assert not torch.allclose(logits[:, 3], logits[:, 4])
-    loss, _ = net.compute_loss(torch.randint(0, 16, (2, 5, 8, 8)), torch.randint(0, 4, (2, 4)))
-    loss.backward()
-    assert net.head_bias.grad is not None and net.token_embedding.weight.grad.abs().sum() > 0

@@ -8,10 +8,7 @@ actions carry (docs/evaluation.md, "Key response").
 ``action_balance``: training clips drawn with weight ``count(action) ** -action_balance`` by the action of the
 transition predicted first (genie/data/action_balance.py): rare actions seen more often. ``action_balance_history``
 h > 0: balanced by the run of that action and the h before it, so a change of action (a walk started from rest) is
-drawn more often than the same action held.
-
-``token_init``: ``random`` (the net's own initialisation) or ``codebook``: the token embedding starts from the
-tokenizer's codebook (genie/nn/codebook_embedding.py), set by the stage builder through ``init_tokens_from_codebook``."""
+drawn more often than the same action held."""
 
 from __future__ import annotations
 
@@ -23,13 +20,11 @@ import torch
 from genie.data.action_balance import ActionBalance
 from genie.errors import UserError
 from genie.models.optim import configure_optimization
-from genie.nn.codebook_embedding import codebook_embedding
 from genie.nn.cnn_forecaster import CNNForecaster, CNNForecasterConfig
 from genie.nn.maskgit import MaskGITConfig, MaskGITDynamics
 
 
 ACTION_SOURCES = ("latent", "game")
-TOKEN_INITS = ("random", "codebook")
 
 
 def build_dynamics_net(kind: str, net: dict[str, Any]) -> torch.nn.Module:
@@ -48,7 +43,7 @@ class DynamicsModule(L.LightningModule):
                  optimizer: dict[str, Any] | None = None, scheduler: dict[str, Any] | None = None,
                  action_source: str = "latent", effect_of_action: list[int] | None = None,
                  effect_names: list[str] | None = None, action_balance: float = 0.0,
-                 action_balance_history: int = 0, token_init: str = "random"):
+                 action_balance_history: int = 0):
         super().__init__()
         self.save_hyperparameters()
         if action_balance < 0:
@@ -57,8 +52,6 @@ class DynamicsModule(L.LightningModule):
         if action_source not in ACTION_SOURCES:
             raise UserError(f"model.dynamics.action_source: unknown {action_source!r} "
                             f"(known: {', '.join(ACTION_SOURCES)})")
-        if token_init not in TOKEN_INITS:
-            raise UserError(f"model.dynamics.token_init: unknown {token_init!r} (known: {', '.join(TOKEN_INITS)})")
         if action_source == "game" and not effect_of_action:
             raise UserError("model.dynamics.action_source=game needs a store whose true actions have known effects")
         # true action id -> effect id (the conditioning of a ``game`` world)
@@ -90,17 +83,6 @@ class DynamicsModule(L.LightningModule):
         hp = self.hparams
         effects = tuple(hp.effect_of_action) if hp.action_source == "game" else None
         return ActionBalance(self.predicted_action_position, hp.action_balance, effects, hp.action_balance_history)
-
-    @torch.no_grad()
-    def init_tokens_from_codebook(self, codebook_KD: torch.Tensor) -> None:
-        """The token embedding starts from the tokenizer's codebook [num_codes, code_dim] (PCA to the embedding's
-        width, at the scale of its own initialisation)."""
-        weight = self.net.token_embedding.weight
-        if codebook_KD.shape[0] != weight.shape[0]:
-            raise UserError(f"model.dynamics.token_init=codebook: the tokenizer has {codebook_KD.shape[0]} codes, "
-                            f"the dynamics {weight.shape[0]}")
-        rms = weight.float().pow(2).mean().sqrt().item()
-        weight.copy_(codebook_embedding(codebook_KD, weight.shape[1], rms).to(weight))
 
     def compute_loss(self, batch: dict[str, torch.Tensor]):
         """Every dynamics net implements ``compute_loss(tokens [B, T, h, w], actions [B, T-1])`` and

@@ -10,12 +10,6 @@ window + unroll frames: after the first prediction from real history, the next `
 own (argmax, detached) predictions as history, and every step's cross-entropy counts
 (docs/experiments/2026-12-02-long-play-dynamics.md).
 
-Reading the next frame off the token embedding. With ``tied_head`` the head maps each position to a vector of
-the token embedding's width, and a code's logit is that vector's dot product with the code's own embedding (plus a
-bias per code), as language models tie their input and output embeddings: codes that embed alike score alike, so
-what the net learns about one code carries over to its look-alikes (with ``model.dynamics.token_init=codebook``, the
-codes that decode alike).
-
 Carrying an action through time. With ``action_history`` A > 1 the action conditioning reads the last A actions
 (the current one and the A - 1 before it), mixed by a small MLP, so a held key can build up speed the way the game's
 physics does (a walk from rest accelerates over several frames). Past actions a rollout does not know (those before
@@ -49,7 +43,6 @@ class CNNForecasterConfig:
     unroll: int = 1  # training steps per clip; steps after the first read the model's own predictions
     action_history: int = 1  # actions the conditioning reads: the current one and the action_history - 1 before it
     unknown_past: float = 0.25  # with action_history > 1: share of training clips whose oldest past actions are hidden
-    tied_head: bool = False  # logits: the head's vector dotted with each code's token embedding (+ a bias per code)
 
 
 class CNNForecaster(nn.Module):
@@ -68,9 +61,7 @@ class CNNForecaster(nn.Module):
                                               nn.SiLU(), nn.Linear(cfg.action_dim, cfg.action_dim))
         self.stem = nn.Conv2d(cfg.window * cfg.token_dim, cfg.hidden, 3, padding=1)
         self.blocks = nn.ModuleList([FiLMResBlock(cfg.hidden, cfg.action_dim, d) for d in cfg.dilations])
-        head_width = cfg.token_dim if cfg.tied_head else cfg.num_codes
-        self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(cfg.hidden, head_width, 1))
-        self.head_bias = nn.Parameter(torch.zeros(cfg.num_codes)) if cfg.tied_head else None
+        self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(cfg.hidden, cfg.num_codes, 1))
         self.copy_bias = nn.Parameter(torch.tensor(3.0))
         self._modulation_cache: dict[tuple, list[tuple[torch.Tensor, torch.Tensor]]] = {}
 
@@ -126,8 +117,6 @@ class CNNForecaster(nn.Module):
         for block, (scale, shift) in zip(self.blocks, modulations or self.modulations(actions_BA)):
             x = block.modulated(x, scale, shift)
         logits_BKhw = self.head(x)
-        if self.head_bias is not None:  # a 1x1 convolution whose kernel is the token embedding
-            logits_BKhw = F.conv2d(logits_BKhw, self.token_embedding.weight[:, :, None, None], self.head_bias)
         # the copy prior, added in place at each position's current code (a one-hot [B, K, h, w] would cost more
         # memory traffic than the head itself)
         copy_B1hw = self.copy_bias.to(logits_BKhw.dtype).expand(B, 1, h, w)

@@ -119,8 +119,6 @@ def build_dynamics(inputs: RunInputs) -> StageSetup:
     if inputs.cfg.model.dynamics.action_source == "game":
         overrides = true_action_overrides(inputs, overrides)
     module = build_module(inputs.cfg.model.dynamics, overrides)
-    if module.hparams.token_init == "codebook":
-        module.init_tokens_from_codebook(tokenizer.net.quantizer.codebook)
     return StageSetup(module, clip_data(inputs, "dynamics", module, tokens_dir, "tokens"))
 
 
@@ -148,8 +146,6 @@ def build_world(inputs: RunInputs) -> StageSetup:
         **OmegaConf.to_container(cfg.stage.world, resolve=True),
     )
     module.tokenizer.load_state_dict(tokenizer.net.state_dict())
-    if module.dynamics.hparams.token_init == "codebook":
-        module.dynamics.init_tokens_from_codebook(tokenizer.net.quantizer.codebook)
     return StageSetup(module, clip_data(inputs, "world", module, inputs.store.root, "pixels"))
 
 
