@@ -73,8 +73,9 @@ SUMMARY_KEYS = (
     "controls/controller_accuracy", "controls/fixed_map_accuracy", "grounding/effect_accuracy_n200",
     "grounding/effect_accuracy_all", "grounding/majority",
     "long_play/realism_real", *(f"long_play/{name}_t{h}" for name in (
-        "realism_human", "realism_held", "realism_keys", "player_in_view_human", "player_in_view_held_worst",
-        "player_in_view_keys", "frozen_human", "frozen_keys") for h in (16, 64, 256)),
+        "realism_human", "realism_held", "realism_replayed", "realism_keys", "player_in_view_human",
+        "player_in_view_held_worst", "player_in_view_replayed", "player_in_view_keys", "frozen_human", "frozen_keys")
+      for h in (16, 64, 256)),
     "long_play/player_detector_accuracy", *(f"motion/{name}_{way}" for name in ("reach", "real_reach")
                                             for way in ("right", "left", "up")),
     *(f"key_response/{start}/{name}" for start in ("walk", "start")
