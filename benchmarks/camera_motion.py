@@ -32,7 +32,8 @@ from genie.checkpoints import read_world
 from genie.cli import user_errors_exit
 from genie.data.store import EpisodeStore, atomic_write_bytes
 from genie.data.token_store import TokenClips, TokenStore
-from genie.eval.scene_motion import camera_shift, rest_windows, search_radius, store_frameskip, travel
+from genie.eval.scene_motion import (camera_shift, held_code_moves, rest_windows, search_radius, store_frameskip,
+                                     travel)
 from genie.world import WorldModel
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,13 +52,9 @@ def sample_transitions(tokens_dir: str, clip_len: int, count: int, seed: int = 0
 def code_moves(world: WorldModel, tokens_dir: str, radius: int, count: int) -> dict[str, dict[str, float]]:
     """Per code: the real camera move of its val transitions, and how long it lasts in the train episodes."""
     items = sample_transitions(tokens_dir, 2, count)
-    moves, codes = [], []
-    for lo in range(0, len(items), 128):
-        batch = items[lo : lo + 128]
-        frames = world.decode(torch.stack([it["tokens"] for it in batch]).long()).float()
-        moves.append(camera_shift(frames[:, 0], frames[:, 1], radius)[:, 0].cpu())
-        codes.append(torch.stack([it["latent_actions"][0] for it in batch]).long())
-    move_N, code_N = torch.cat(moves), torch.cat(codes)
+    moves = [travel(world, torch.stack([it["tokens"] for it in items[lo : lo + 128]]).long(), radius)[:, 0, 0]
+             for lo in range(0, len(items), 128)]
+    move_N, code_N = torch.cat(moves), torch.stack([it["latent_actions"][0] for it in items]).long()
     runs: dict[int, list[int]] = {}
     store = TokenStore(tokens_dir)
     for episode in store.episodes("train"):
@@ -108,16 +105,11 @@ def held_walk(world: WorldModel, store: EpisodeStore, radius: int, steps: int) -
     if not len(rests):
         return {"code": None, "rests": 0, "dream_per_step": [], "real_per_step": [], "real_rests_right": 0}
     real = world.encode(torch.from_numpy(rests)).cpu()
-    history = real[:, : world.window]
-    best = None
-    for a in range(world.num_actions):
-        dreamed = world.rollout(history, torch.full((len(history), steps), a))[:, world.window - 1 :].cpu()
-        moves = travel(world, dreamed, radius)[..., 0].mean(0)
-        if best is None or moves.sum() > best[1].sum():
-            best = (a, moves)
+    per_step_KS = held_code_moves(world, real[:, : world.window], steps, radius)[..., 0].mean(1)  # sideways
+    code = int(per_step_KS.sum(1).argmax())
     real_moves = travel(world, real[:, world.window - 1 :], radius)[..., 0]
     went_right = real_moves[real_moves.sum(1) > 2]
-    return {"code": best[0], "rests": len(rests), "dream_per_step": [round(float(v), 2) for v in best[1]],
+    return {"code": code, "rests": len(rests), "dream_per_step": [round(float(v), 2) for v in per_step_KS[code]],
             "real_per_step": [round(float(v), 2) for v in went_right.mean(0)], "real_rests_right": len(went_right)}
 
 

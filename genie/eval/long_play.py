@@ -81,12 +81,13 @@ def human_like_actions(rollouts: int, steps: int, num_actions: int, hold: int, s
 def replayed_actions(world: WorldModel, store: EpisodeStore, split: str, rollouts: int, steps: int) -> torch.Tensor:
     """The latent actions the LAM infers from the split's recorded play, episode after episode, cut into
     ``rollouts`` stretches of ``steps``: int64 [rollouts, steps]. Where the split holds less play, it is repeated."""
-    needed, codes = rollouts * steps, []
+    needed, codes, found = rollouts * steps, [], 0
     for episode in store.episodes(split):
         frames = np.array(store.frames(episode.name))  # a copy: a store's frames are mapped read-only
         if len(frames) > world.window:
             codes.append(world.infer_actions(torch.from_numpy(frames)[None])[0].cpu())
-        if sum(map(len, codes)) >= needed:
+            found += len(codes[-1])
+        if found >= needed:
             break
     if not codes:
         raise ValueError(f"long play: the {split} split holds no episode longer than {world.window} frames")

@@ -76,6 +76,17 @@ def travel(world: WorldModel, tokens_BThw: torch.Tensor, radius: int = MOVE_PER_
 
 
 @torch.no_grad()
+def held_code_moves(world: WorldModel, history_NThw: torch.Tensor, steps: int, radius: int) -> torch.Tensor:
+    """Each latent action held ``steps`` dreamed frames after each history: the camera's move at every step,
+    float [K, N, steps, 2] (dx, dy) in pixels."""
+    moves = []
+    for a in range(world.num_actions):
+        dreamed = world.rollout(history_NThw, torch.full((len(history_NThw), steps), a))[:, world.window - 1 :].cpu()
+        moves.append(travel(world, dreamed, radius))
+    return torch.stack(moves)
+
+
+@torch.no_grad()
 def walk_from_rest(world: WorldModel, store: EpisodeStore, split: str, steps: int = 24, count: int = 32,
                    min_travel: float = 2.0) -> dict[str, float]:
     """Camera travel in pixels over ``steps`` frames after a rest: under each latent action held
@@ -88,16 +99,10 @@ def walk_from_rest(world: WorldModel, store: EpisodeStore, split: str, steps: in
         return {}
     radius = search_radius(store_frameskip(store))
     real_tokens = world.encode(torch.from_numpy(rests)).cpu()
-    history = real_tokens[:, : world.window]
     metrics: dict[str, float] = {"motion/rests": float(len(rests)), "motion/steps": float(steps)}
-    per_code = []
-    for a in range(world.num_actions):
-        actions = torch.full((len(history), steps), a)
-        dreamed = world.rollout(history, actions)[:, world.window - 1 :].cpu()
-        total = travel(world, dreamed, radius).sum(1).mean(0)  # [2]
-        per_code.append(total)
-        metrics[f"motion/code{a}_dx"], metrics[f"motion/code{a}_dy"] = float(total[0]), float(total[1])
-    codes = torch.stack(per_code)
+    codes = held_code_moves(world, real_tokens[:, : world.window], steps, radius).sum(2).mean(1)  # [K, 2]
+    for a, (dx, dy) in enumerate(codes.tolist()):
+        metrics[f"motion/code{a}_dx"], metrics[f"motion/code{a}_dy"] = dx, dy
     metrics["motion/reach_right"] = max(0.0, float(codes[:, 0].max()))
     metrics["motion/reach_left"] = max(0.0, float((-codes[:, 0]).max()))
     metrics["motion/reach_up"] = max(0.0, float((-codes[:, 1]).max()))
