@@ -37,7 +37,7 @@ class CNNForecasterConfig:
     num_actions: int = 16
     window: int = 4
     token_dim: int = 32
-    hidden: int = 96
+    hidden: int = 128
     action_dim: int = 64
     dilations: tuple[int, ...] = (1, 2, 4, 8)
     unroll: int = 1  # training steps per clip; steps after the first read the model's own predictions
