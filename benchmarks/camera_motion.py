@@ -30,6 +30,7 @@ import torch
 
 from genie.checkpoints import read_world
 from genie.cli import user_errors_exit
+from genie.controls.transitions import run_lengths
 from genie.data.store import EpisodeStore, atomic_write_bytes
 from genie.data.token_store import TokenClips, TokenStore
 from genie.eval.scene_motion import (camera_shift, held_code_moves, rest_windows, search_radius, store_frameskip,
@@ -59,9 +60,9 @@ def code_moves(world: WorldModel, tokens_dir: str, radius: int, count: int) -> d
     store = TokenStore(tokens_dir)
     for episode in store.episodes("train"):
         actions = store.array(episode["name"], "latent_actions")
-        edges = np.flatnonzero(np.diff(actions)) + 1
-        for start, stop in zip(np.r_[0, edges], np.r_[edges, len(actions)]):
-            runs.setdefault(int(actions[start]), []).append(int(stop - start))
+        lengths = run_lengths(actions)
+        for code, length in zip(actions[np.cumsum(lengths) - lengths], lengths):
+            runs.setdefault(int(code), []).append(int(length))
     out = {}
     for a in range(world.num_actions):
         mine = move_N[code_N == a]

@@ -31,6 +31,7 @@ from sklearn.metrics import normalized_mutual_info_score
 
 from genie.checkpoints import load_module, read_world, resolve_checkpoint
 from genie.cli import user_errors_exit
+from genie.controls.transitions import run_lengths
 from genie.data.store import EpisodeStore, atomic_write_bytes
 from genie.errors import UserError
 from genie.nn.latent_action_net import LatentActionNet
@@ -38,12 +39,6 @@ from genie.world import infer_latent_actions
 
 ROOT = Path(__file__).resolve().parents[1]
 log = logging.getLogger("lam_intent")
-
-
-def run_lengths(codes_T: np.ndarray) -> np.ndarray:
-    """Lengths of the runs of equal codes, in order: int [runs]."""
-    starts = np.flatnonzero(np.concatenate([[True], codes_T[1:] != codes_T[:-1]]))
-    return np.diff(np.concatenate([starts, [len(codes_T)]]))
 
 
 @torch.no_grad()

@@ -44,6 +44,14 @@ def hold_counts(keys_ST: np.ndarray) -> np.ndarray:
     return held
 
 
+def run_lengths(codes_T: np.ndarray) -> np.ndarray:
+    """Lengths of the runs of equal values in a stream, in order: int [runs] (each run starts where the one before
+    ends)."""
+    codes_T = np.asarray(codes_T)
+    starts = np.flatnonzero(np.concatenate([[True], codes_T[1:] != codes_T[:-1]]))
+    return np.diff(np.concatenate([starts, [len(codes_T)]]))
+
+
 def codes_ahead(codes_T: np.ndarray, held_T: np.ndarray, lookahead: int) -> np.ndarray:
     """Each step's target code: the LAM's code ``lookahead`` frames later where the same key is still held then,
     else the step's own code. int [T] -> int [T]."""
