@@ -135,9 +135,37 @@ def test_a_store_played_otherwise_than_the_config_asks_is_not_reused(tmp_path):
     data = {"source": "coinrun", "path": str(tmp_path), "frame_size": 64, "frames": {"train": 20, "val": 10, "test": 10},
             "levels": {"train": 2, "val": 1, "test": 1}, "max_episode_len": 16, "num_envs": 2, "distribution_mode": "easy",
             "sticky": 0.0, "hold": 3, "seed": 0, "agent": "random", "frameskip": 3, "bias": 0.75, "stretch": 8,
-            "favour": [1.0, 3.0, 1.0, 1.0]}
+            "favour": [1.0, 3.0, 1.0, 1.0], "backgrounds": True}
     prepare_store(data)
     assert EpisodeStore(tmp_path).manifest["extra"]["bias"] == 0.75
     prepare_store(data)  # the same settings: reused
     with pytest.raises(StoreError, match=r"played with data.bias=0.75, the config asks for 0.0"):
         prepare_store(data | {"bias": 0.0})
+
+
+def test_levels_without_backgrounds_are_the_same_play_on_a_black_backdrop(tmp_path):
+    budget, levels = {"train": 30, "val": 10, "test": 10}, {"train": 3, "val": 1, "test": 1}
+    stores = {}
+    for backgrounds in (True, False):
+        root = tmp_path / str(backgrounds)
+        generate_coinrun(str(root), 64, budget, levels, max_episode_len=16, num_envs=2, seed=0, hold=3, frameskip=3,
+                         backgrounds=backgrounds)
+        stores[backgrounds] = EpisodeStore(root)
+    assert stores[False].manifest["extra"]["backgrounds"] is False
+    pictured, plain = (stores[b].episodes("train")[0].name for b in (True, False))
+    np.testing.assert_array_equal(stores[True].actions(pictured), stores[False].actions(plain))  # the same play
+    black = {b: float((stores[b].frames(name) == 0).all(-1).mean()) for b, name in ((True, pictured), (False, plain))}
+    assert black[False] > 0.2 and black[True] < 0.05  # the backdrop, where the level leaves it in view
+
+
+def test_a_store_with_other_backgrounds_than_asked_is_not_reused(tmp_path):
+    from genie.data.prepare import prepare_store
+    from genie.data.store import StoreError
+
+    data = {"source": "coinrun", "path": str(tmp_path), "frame_size": 64, "frames": {"train": 20, "val": 10, "test": 10},
+            "levels": {"train": 2, "val": 1, "test": 1}, "max_episode_len": 16, "num_envs": 2, "distribution_mode": "easy",
+            "sticky": 0.0, "hold": 3, "seed": 0, "agent": "random", "frameskip": 3, "bias": 0.0, "stretch": 8,
+            "favour": [1.0, 1.0, 1.0, 1.0], "backgrounds": False}
+    prepare_store(data)
+    with pytest.raises(StoreError, match=r"played with data.backgrounds=False, the config asks for True"):
+        prepare_store(data | {"backgrounds": True})

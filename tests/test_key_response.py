@@ -61,3 +61,10 @@ def test_a_world_that_never_moves_gets_no_key_response():
         assert metrics[f"key_response/{start}/key_gain"] == 0.0  # the keys change nothing
     assert metrics["key_response/walk/real_travel"] > 1.0
     assert strip.shape == (4 * 64, 5 * 64, 3)  # real, dream rows for both starts: the start and every 4th of 16 steps
+
+
+def test_the_game_is_played_on_the_backdrop_the_store_was_recorded_with():
+    settings = KeyResponseSettings(levels=4, steps=8)
+    black = {b: float((play_in_game(settings, window=4, walk_in=0, backgrounds=b).frames == 0).all(-1).mean())
+             for b in (True, False)}
+    assert black[False] > 0.2 and black[True] < 0.05

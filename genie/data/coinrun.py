@@ -37,10 +37,11 @@ class CoinRunUnavailable(UserError):
 
 
 def make_env(num_envs: int, start_level: int, num_levels: int, distribution_mode: str, seed: int,
-             num_threads: int = 4):
+             num_threads: int = 4, backgrounds: bool = True):
     """``num_envs`` CoinRun envs drawing levels ``start_level`` .. ``start_level + num_levels - 1``. procgen steps
     them on a pool of ``num_threads`` threads (its default, 4); 0 steps them in the calling thread (for many
-    one-level envs, where a pool each would mean thousands of threads)."""
+    one-level envs, where a pool each would mean thousands of threads). ``backgrounds`` false: procgen's plain black
+    backdrop instead of its textured pictures."""
     try:
         from procgen import ProcgenGym3Env
     except ImportError as e:  # pragma: no cover - platform dependent
@@ -50,7 +51,7 @@ def make_env(num_envs: int, start_level: int, num_levels: int, distribution_mode
         ) from e
     return ProcgenGym3Env(
         num=num_envs, env_name="coinrun", start_level=start_level, num_levels=num_levels,
-        distribution_mode=distribution_mode, rand_seed=seed, num_threads=num_threads,
+        distribution_mode=distribution_mode, rand_seed=seed, num_threads=num_threads, use_backgrounds=backgrounds,
     )
 
 
@@ -173,10 +174,12 @@ def generate_coinrun(
     bias: float = 0.0,
     stretch: int = 8,
     favour: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0),
+    backgrounds: bool = True,
 ) -> EpisodeStore:
     """Fill ``root`` until each split holds its frame budget. Re-running after an interruption continues.
     ``agent``: ``random`` (RandomPolicy, with ``sticky``, ``hold``, ``bias``, ``stretch`` and ``favour``) or ``expert`` (ExpertPolicy).
-    ``frameskip``: game steps per stored frame, the action repeated over them (``hold`` counts stored frames)."""
+    ``frameskip``: game steps per stored frame, the action repeated over them (``hold`` counts stored frames).
+    ``backgrounds`` false: levels drawn on a plain black backdrop."""
     if frame_size != 64:
         raise ValueError(f"data.frame_size: CoinRun renders 64x64 frames, got frame_size={frame_size}")
     if agent not in AGENTS:
@@ -189,14 +192,15 @@ def generate_coinrun(
         extra={"levels_per_split": levels_per_split, "level_offsets": LEVEL_OFFSETS, "sticky": sticky, "hold": hold,
                "agent": agent, "effect_names": EFFECT_NAMES, "action_effects": ACTION_EFFECTS,
                "distribution_mode": distribution_mode, "frameskip": frameskip, "bias": bias, "stretch": stretch,
-               "favour": list(favour)},
+               "favour": list(favour), "backgrounds": backgrounds},
     )
     for split_index, (split, budget) in enumerate(frames_per_split.items()):
         have = sum(e.length for e in store.episodes(split))
         if have >= budget:
             continue
         run_seed = seed * 7919 + split_index * 131 + len(store.episodes(split))  # fresh streams on resume
-        env = make_env(num_envs, LEVEL_OFFSETS[split], levels_per_split[split], distribution_mode, run_seed)
+        env = make_env(num_envs, LEVEL_OFFSETS[split], levels_per_split[split], distribution_mode, run_seed,
+                       backgrounds=backgrounds)
         policy = (ExpertPolicy(env) if agent == "expert"
                   else RandomPolicy(num_envs, np.random.default_rng(run_seed), sticky, hold, bias, stretch,
                                     tuple(favour)))

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 # How a CoinRun store was played, recorded in its manifest; the value a store from before the key was recorded has
 COINRUN_GENERATION = {"agent": "random", "hold": 1, "sticky": 0.0, "frameskip": 1, "distribution_mode": "easy",
-                      "bias": 0.0, "stretch": 8, "favour": [1.0, 1.0, 1.0, 1.0]}
+                      "bias": 0.0, "stretch": 8, "favour": [1.0, 1.0, 1.0, 1.0], "backgrounds": True}
 
 
 def check_generated_as_asked(store: EpisodeStore, data: dict[str, Any]) -> None:
@@ -64,7 +64,7 @@ def prepare_store(data: dict[str, Any]) -> EpisodeStore:
             num_envs=data["num_envs"], distribution_mode=data["distribution_mode"], sticky=data["sticky"],
             hold=data["hold"], seed=data["seed"], agent=data["agent"],
             frameskip=data["frameskip"], bias=data["bias"], stretch=data["stretch"],
-            favour=tuple(data["favour"]),
+            favour=tuple(data["favour"]), backgrounds=data["backgrounds"],
         )
     if source == "atari":
         from genie.data.atari import generate_atari

@@ -94,13 +94,13 @@ def person_like_keys(count: int, steps: int, hold_min: int, hold_max: int, rng: 
 
 
 def play_in_game(settings: KeyResponseSettings, window: int, walk_in: int, frameskip: int = 1,
-                 distribution_mode: str = "easy", levels_in_split: int = 100) -> GamePlay:
+                 distribution_mode: str = "easy", levels_in_split: int = 100, backgrounds: bool = True) -> GamePlay:
     """Play person-like keys in procgen on held-out (test split) levels, after ``walk_in`` frames of walking right
     (jumping now and then). Twice ``levels`` are played and the first ``levels`` whose episode lasts through the
     sequence are kept (held keys walk into saws and pits about half the time)."""
     rng = np.random.default_rng(settings.seed + 1000 * walk_in)
     N, S = 2 * settings.levels, settings.steps
-    env = make_env(N, LEVEL_OFFSETS["test"], levels_in_split, distribution_mode, settings.seed)
+    env = make_env(N, LEVEL_OFFSETS["test"], levels_in_split, distribution_mode, settings.seed, backgrounds=backgrounds)
     keys = person_like_keys(N, S, settings.hold_min, settings.hold_max, rng)
     _, obs, _ = env.observe()
     frames, ended = [obs["rgb"].copy()], np.zeros(N, bool)
@@ -196,16 +196,17 @@ def _row(frames_TCHW: torch.Tensor, every: int = 4) -> np.ndarray:
 
 
 def key_response(world: WorldModel, controls: KeyControls | None, settings: KeyResponseSettings,
-                 frameskip: int = 1, distribution_mode: str = "easy",
-                 levels_in_split: int = 100) -> tuple[dict[str, float], np.ndarray]:
+                 frameskip: int = 1, distribution_mode: str = "easy", levels_in_split: int = 100,
+                 backgrounds: bool = True) -> tuple[dict[str, float], np.ndarray]:
     """``key_response/<start>/<metric>`` for both kinds of start, and a strip picture (real | dream rows, the walk
-    start, then the level start)."""
+    start, then the level start). The game is played as the store was recorded (``distribution_mode``,
+    ``backgrounds``)."""
     if world.effect_names is None and controls is None:
         raise ValueError("key response needs a world conditioned on true actions, or the run's key controls")
     metrics, strips = {}, []
     steps = settings.in_steps(frameskip)
     for start, walk_in in (("walk", steps.walk_in), ("start", 0)):
-        game = play_in_game(steps, world.window, walk_in, frameskip, distribution_mode, levels_in_split)
+        game = play_in_game(steps, world.window, walk_in, frameskip, distribution_mode, levels_in_split, backgrounds)
         log.info("key response (%s): %d levels played in the game, now in the dream", start, len(game.keys))
         scored, strip = score_start(world, game, controls, steps, radius=search_radius(frameskip))
         metrics |= {f"key_response/{start}/{k}": v for k, v in scored.items()}

@@ -102,7 +102,8 @@ def run_key_response(world: WorldModel, store: EpisodeStore, settings: KeyRespon
         return {}
     extra = store.manifest.get("extra", {})
     metrics, strip = key_response(world, controls, settings, store_frameskip(store),
-                                  extra.get("distribution_mode", "easy"), extra["levels_per_split"]["test"])
+                                  extra.get("distribution_mode", "easy"), extra["levels_per_split"]["test"],
+                                  extra.get("backgrounds", True))
     write_png(out / "key_response.png", upscale(strip, 2))
     return metrics
 

@@ -63,6 +63,7 @@ class CoinRunData(DataCommon):
     favour: list[float]
     frameskip: int
     distribution_mode: str
+    backgrounds: bool
     seed: int
     path: str
 
