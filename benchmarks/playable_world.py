@@ -1,7 +1,7 @@
 """Does a dynamics recipe give a world that plays like the game? Train it on a run's tokenizer and LAM for several
 seeds through the real launcher, then score each world on what a player feels: key response against the real game
-(genie/eval/key_response.py), long play (player in view, frozen worlds, walk from rest) and the one-step token
-accuracy; mean and spread over seeds.
+(genie/eval/key_response.py), long play (player in view, realism of the dreamed frames against real ones, frozen
+worlds, walk from rest) and the one-step token accuracy; mean and spread over seeds.
 
     python -m benchmarks.playable_world --base runs/<A> --variant default= \\
         --variant game_actions="model.dynamics.action_source=game" --seeds 1 2 3 \\
@@ -49,7 +49,9 @@ HEADLINE = ("key_response/walk/same_way", "key_response/walk/x_error", "key_resp
             "long_play/player_in_view_human_t256", "long_play/player_in_view_keys_t256",
             "long_play/player_in_view_human_t85", "long_play/player_in_view_keys_t85",
             "long_play/player_in_view_replayed_t256", "long_play/player_in_view_replayed_t85",
-            "long_play/frozen_human_t256", "long_play/frozen_keys_t256", "motion/reach_right", "motion/reach_left",
+            "long_play/frozen_human_t256", "long_play/frozen_keys_t256", "long_play/realism_human_t64",
+            "long_play/realism_replayed_t64", "long_play/realism_keys_t64", "long_play/realism_real",
+            "motion/reach_right", "motion/reach_left",
             "motion/real_reach_right", "motion/real_reach_left", "dynamics/val/token_accuracy", "train_seconds")
 
 
@@ -131,8 +133,9 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     base, runs_dir = Path(args.base).resolve(), (ROOT / args.runs).resolve()
     key_settings = KeyResponseSettings(levels=args.levels)
-    # realism (a classifier two-sample test) is left to the report: in view, frozen and motion decide here
-    play_settings = LongPlaySettings(starts=args.long_play_starts, human_sequences=2, classifier_steps=0)
+    # realism (a classifier two-sample test against real frames) beside the player in view: a level can melt into
+    # wall and void around a player who stays in view (docs/experiments/2026-12-06-backdrop-and-token-stability.md)
+    play_settings = LongPlaySettings(starts=args.long_play_starts, human_sequences=2)
     out = ROOT / args.out
     results = json.loads(out.read_text()) if out.is_file() else {}
     results["base"] = str(base)
