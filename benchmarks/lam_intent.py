@@ -19,25 +19,22 @@ A run directory that holds only a LAM (``train.py stage=lam``) is fine; the stor
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 from dataclasses import asdict
-from pathlib import Path
 
 import numpy as np
 import torch
 from sklearn.metrics import normalized_mutual_info_score
 
-from genie.checkpoints import load_module, read_world, resolve_checkpoint
+from benchmarks.per_run import per_run_parser, score_runs
+from genie.checkpoints import load_module, resolve_checkpoint
 from genie.cli import user_errors_exit
 from genie.controls.transitions import run_lengths
-from genie.data.store import EpisodeStore, atomic_write_bytes
+from genie.data.store import EpisodeStore
 from genie.errors import UserError
 from genie.nn.latent_action_net import LatentActionNet
 from genie.world import infer_latent_actions
 
-ROOT = Path(__file__).resolve().parents[1]
 log = logging.getLogger("lam_intent")
 
 
@@ -77,27 +74,13 @@ def intent_scores(lam: LatentActionNet, store: EpisodeStore, split: str, episode
 
 @user_errors_exit
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("runs", nargs="+", help="run directories with a trained LAM")
-    parser.add_argument("--store", default=None, help="episode store to label (default: each run's own)")
-    parser.add_argument("--split", default="val")
-    parser.add_argument("--episodes", type=int, default=60)
-    parser.add_argument("--out", default="benchmarks/results/lam_intent.json")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    torch.set_num_threads(1)
-    out = ROOT / args.out
-    results = json.loads(out.read_text()) if out.is_file() else {}
-    for run in args.runs:
-        store_path = args.store or read_world(Path(run)).get("data")
-        if store_path is None:
-            raise UserError(f"{run}: world.json names no store; pass --store")
+    args = per_run_parser(__doc__, "LAM", 60, "benchmarks/results/lam_intent.json").parse_args()
+
+    def score(run: str, store: EpisodeStore) -> dict:
         lam = load_module(resolve_checkpoint(run, "lam"), "lam").net
-        results[str(run)] = {"lam": asdict(lam.cfg), "store": str(store_path),
-                             **intent_scores(lam, EpisodeStore(store_path), args.split, args.episodes)}
-        log.info("%s: %s", run, {k: v for k, v in results[str(run)].items() if k not in ("lam", "top_codes")})
-    atomic_write_bytes(out, json.dumps(results, indent=1).encode())
-    print(f"wrote {out}")
+        return {"lam": asdict(lam.cfg), **intent_scores(lam, store, args.split, args.episodes)}
+
+    score_runs(args, score, log)
 
 
 if __name__ == "__main__":

@@ -23,24 +23,21 @@ Runs already in ``--out`` are kept, so tokenizers can be added to it later.
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from genie.checkpoints import load_module, read_world, resolve_checkpoint
+from benchmarks.per_run import per_run_parser, score_runs
+from genie.checkpoints import load_module, resolve_checkpoint
 from genie.cli import user_errors_exit
-from genie.data.store import EpisodeStore, atomic_write_bytes
+from genie.data.store import EpisodeStore
 from genie.errors import UserError
 from genie.eval.scene_motion import camera_shift, search_radius, store_frameskip
 from genie.nn.pixels import to_model, to_uint8
 from genie.world import encode_frames
 
-ROOT = Path(__file__).resolve().parents[1]
 log = logging.getLogger("token_stability")
 
 
@@ -89,27 +86,13 @@ def stability_scores(tokenizer: torch.nn.Module, store: EpisodeStore, split: str
 
 @user_errors_exit
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("runs", nargs="+", help="run directories with a trained tokenizer")
-    parser.add_argument("--store", default=None, help="episode store to encode (default: each run's own)")
-    parser.add_argument("--split", default="val")
-    parser.add_argument("--episodes", type=int, default=40)
-    parser.add_argument("--out", default="benchmarks/results/token_stability.json")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    torch.set_num_threads(1)
-    out = ROOT / args.out
-    results = json.loads(out.read_text()) if out.is_file() else {}
-    for run in args.runs:
-        store_path = args.store or read_world(Path(run)).get("data")
-        if store_path is None:
-            raise UserError(f"{run}: world.json names no store; pass --store")
+    args = per_run_parser(__doc__, "tokenizer", 40, "benchmarks/results/token_stability.json").parse_args()
+
+    def score(run: str, store: EpisodeStore) -> dict:
         tokenizer = load_module(resolve_checkpoint(run, "tokenizer"), "tokenizer").net.eval()
-        results[str(run)] = {"store": str(store_path), "num_codes": int(tokenizer.num_codes),
-                             **stability_scores(tokenizer, EpisodeStore(store_path), args.split, args.episodes)}
-        log.info("%s: %s", run, results[str(run)])
-    atomic_write_bytes(out, json.dumps(results, indent=1).encode())
-    print(f"wrote {out}")
+        return {"num_codes": int(tokenizer.num_codes), **stability_scores(tokenizer, store, args.split, args.episodes)}
+
+    score_runs(args, score, log)
 
 
 if __name__ == "__main__":
