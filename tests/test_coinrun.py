@@ -128,14 +128,19 @@ def test_an_agent_in_stretches_favours_one_effect_for_a_stretch_of_draws():
         assert (uniform() == previous).all()
 
 
+def small_store_config(path, **changes) -> dict:
+    """A tiny CoinRun ``data`` config, as prepare_store reads it."""
+    return {"source": "coinrun", "path": str(path), "frame_size": 64, "frames": {"train": 20, "val": 10, "test": 10},
+            "levels": {"train": 2, "val": 1, "test": 1}, "max_episode_len": 16, "num_envs": 2, "distribution_mode": "easy",
+            "sticky": 0.0, "hold": 3, "seed": 0, "agent": "random", "frameskip": 3, "bias": 0.0, "stretch": 8,
+            "favour": [1.0, 1.0, 1.0, 1.0], "backgrounds": True} | changes
+
+
 def test_a_store_played_otherwise_than_the_config_asks_is_not_reused(tmp_path):
     from genie.data.prepare import prepare_store
     from genie.data.store import StoreError
 
-    data = {"source": "coinrun", "path": str(tmp_path), "frame_size": 64, "frames": {"train": 20, "val": 10, "test": 10},
-            "levels": {"train": 2, "val": 1, "test": 1}, "max_episode_len": 16, "num_envs": 2, "distribution_mode": "easy",
-            "sticky": 0.0, "hold": 3, "seed": 0, "agent": "random", "frameskip": 3, "bias": 0.75, "stretch": 8,
-            "favour": [1.0, 3.0, 1.0, 1.0], "backgrounds": True}
+    data = small_store_config(tmp_path, bias=0.75, favour=[1.0, 3.0, 1.0, 1.0])
     prepare_store(data)
     assert EpisodeStore(tmp_path).manifest["extra"]["bias"] == 0.75
     prepare_store(data)  # the same settings: reused
@@ -162,10 +167,7 @@ def test_a_store_with_other_backgrounds_than_asked_is_not_reused(tmp_path):
     from genie.data.prepare import prepare_store
     from genie.data.store import StoreError
 
-    data = {"source": "coinrun", "path": str(tmp_path), "frame_size": 64, "frames": {"train": 20, "val": 10, "test": 10},
-            "levels": {"train": 2, "val": 1, "test": 1}, "max_episode_len": 16, "num_envs": 2, "distribution_mode": "easy",
-            "sticky": 0.0, "hold": 3, "seed": 0, "agent": "random", "frameskip": 3, "bias": 0.0, "stretch": 8,
-            "favour": [1.0, 1.0, 1.0, 1.0], "backgrounds": False}
+    data = small_store_config(tmp_path, backgrounds=False)
     prepare_store(data)
     with pytest.raises(StoreError, match=r"played with data.backgrounds=False, the config asks for True"):
         prepare_store(data | {"backgrounds": True})
