@@ -33,8 +33,8 @@ from genie.cli import user_errors_exit
 from genie.controls.transitions import run_lengths
 from genie.data.store import EpisodeStore, atomic_write_bytes
 from genie.data.token_store import TokenClips, TokenStore
-from genie.eval.scene_motion import (camera_shift, held_code_moves, rest_windows, search_radius, store_frameskip,
-                                     travel)
+from genie.eval.scene_motion import held_code_moves, rest_windows, store_frameskip, travel
+from genie.nn.camera import camera_shift, search_radius
 from genie.world import WorldModel
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -27,28 +27,18 @@ import logging
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from benchmarks.per_run import per_run_parser, score_runs
 from genie.checkpoints import load_module, resolve_checkpoint
 from genie.cli import user_errors_exit
 from genie.data.store import EpisodeStore
 from genie.errors import UserError
-from genie.eval.scene_motion import camera_shift, search_radius, store_frameskip
+from genie.eval.scene_motion import store_frameskip
+from genie.nn.camera import camera_shift, moved_by_camera, search_radius
 from genie.nn.pixels import to_model, to_uint8
 from genie.world import encode_frames
 
 log = logging.getLogger("token_stability")
-
-
-def moved_by_camera(frames_BCHW: torch.Tensor, shift_B2: torch.Tensor) -> torch.Tensor:
-    """Frames float [B, C, H, W] as the camera sees them after moving by ``shift_B2`` (dx, dy) whole pixels: the
-    content moves the other way; what comes into view repeats the frame's edge."""
-    r = int(shift_B2.abs().max()) if len(shift_B2) else 0
-    padded = F.pad(frames_BCHW, (r, r, r, r), mode="replicate")
-    H, W = frames_BCHW.shape[-2:]
-    return torch.stack([p[:, r + dy : r + dy + H, r + dx : r + dx + W]
-                        for p, (dx, dy) in zip(padded, shift_B2.long().tolist())])
 
 
 @torch.no_grad()

@@ -4,7 +4,8 @@ import numpy as np
 import torch
 
 from genie.data.store import EpisodeStore
-from genie.eval.scene_motion import camera_shift, frozen_rate, rest_windows
+from genie.eval.scene_motion import frozen_rate, rest_windows
+from genie.nn.camera import camera_shift
 
 
 def test_camera_shift_recovers_a_known_scroll_in_each_direction():
@@ -57,7 +58,8 @@ def test_walk_from_rest_measures_every_latent_action_against_the_real_game(world
 
 
 def test_camera_moves_are_looked_for_as_far_as_the_stores_frameskip_lets_them_go(tmp_path):
-    from genie.eval.scene_motion import search_radius, store_frameskip
+    from genie.eval.scene_motion import store_frameskip
+    from genie.nn.camera import search_radius
 
     plain = EpisodeStore.create(tmp_path / "plain", "unit", frame_size=16)
     skipped = EpisodeStore.create(tmp_path / "skipped", "unit", frame_size=16, extra={"frameskip": 3})

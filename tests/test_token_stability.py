@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from benchmarks import token_stability
+from genie.nn.camera import moved_by_camera
 from genie.data.store import EpisodeStore
 
 
@@ -43,7 +44,7 @@ def scrolling_store(root, steps=6, move=4):
 
 def test_moved_by_camera_moves_the_content_the_other_way_and_repeats_the_edge():
     x = torch.arange(8.0).reshape(1, 1, 1, 8).expand(1, 1, 2, 8)
-    moved = token_stability.moved_by_camera(x, torch.tensor([[2, 0]]))
+    moved = moved_by_camera(x, torch.tensor([[2, 0]]))
     assert moved[0, 0, 0].tolist() == [2, 3, 4, 5, 6, 7, 7, 7]
 
 

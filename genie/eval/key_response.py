@@ -34,7 +34,7 @@ from genie.controls.key_controls import KeyControls
 from genie.data.coinrun import ACTION_MEANINGS, EFFECT_NAMES, LEVEL_OFFSETS, make_env, step_skipping
 from genie.eval.long_play import dream_at
 from genie.eval.metrics import psnr_of_mean_mse as psnr
-from genie.eval.scene_motion import MOVE_PER_GAME_FRAME, camera_shift, search_radius
+from genie.nn.camera import MOVE_PER_GAME_FRAME, camera_shift, search_radius
 from genie.nn.pixels import to_model, to_uint8
 from genie.world import WorldModel
 

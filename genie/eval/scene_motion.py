@@ -16,38 +16,13 @@ import numpy as np
 import torch
 
 from genie.data.store import EpisodeStore
+from genie.nn.camera import MOVE_PER_GAME_FRAME, camera_shift, search_radius
 from genie.world import WorldModel
-
-MOVE_PER_GAME_FRAME = 3  # pixels: a running, jumping CoinRun player moves the 64-px camera at most about this far
-
-
-def search_radius(frameskip: int) -> int:
-    """How far (pixels) a camera move is looked for between two stored frames ``frameskip`` game frames apart."""
-    return MOVE_PER_GAME_FRAME * frameskip
 
 
 def store_frameskip(store: EpisodeStore) -> int:
     """Game frames per stored frame (1 unless the store was recorded with a frameskip)."""
     return int(store.manifest.get("extra", {}).get("frameskip", 1))
-
-
-def camera_shift(a_BCHW: torch.Tensor, b_BCHW: torch.Tensor, radius: int = MOVE_PER_GAME_FRAME) -> torch.Tensor:
-    """The camera's move from frame a to frame b, float [B, 2] (dx, dy) in whole pixels, right and down positive:
-    the offset with b[y, x] closest to a[y + dy, x + dx] (mean squared error over the frame minus a ``radius``
-    border; the content moved by (-dx, -dy)). float32 throughout."""
-    a, b = a_BCHW.float(), b_BCHW.float()
-    r = radius
-    target = b[..., r:-r, r:-r]
-    best_err = torch.full((len(a),), float("inf"))
-    best = torch.zeros(len(a), 2)
-    for dy in range(-r, r + 1):
-        for dx in range(-r, r + 1):
-            moved = a[..., r + dy : a.shape[-2] - r + dy, r + dx : a.shape[-1] - r + dx]
-            err = ((moved - target) ** 2).mean((1, 2, 3))
-            better = err < best_err
-            best_err = torch.where(better, err, best_err)
-            best[better] = torch.tensor([dx, dy], dtype=torch.float32)
-    return best
 
 
 def rest_windows(store: EpisodeStore, split: str, window: int, steps: int, count: int) -> np.ndarray:
