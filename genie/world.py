@@ -47,13 +47,13 @@ def dynamics_step(dynamics: torch.nn.Module, tokenizer: TokenizerNet, history_BT
                   bf16: bool = False) -> torch.Tensor:
     """The dynamics' next tokens [B, h, w] from a full history and the action(s), on the history's device; a
     ``moved_copy`` dynamics first predicts the camera's move and reads the last frame moved by it (``moved_copy``,
-    made by the tokenizer in float32). ``bf16``: the dynamics steps under bf16 autocast."""
+    made by the tokenizer in float32; the cells that came into view hidden). ``bf16``: the dynamics steps under bf16 autocast."""
     device_type = history_BThw.device.type
     with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
         if not getattr(dynamics.cfg, "moved_copy", False):
             return dynamics.predict_next(history_BThw, actions_BA, temperature, generator)
         move_B2 = dynamics.predict_move(history_BThw, actions_BA)
-    moved_Bhw = moved_copy(tokenizer, history_BThw[:, -1], move_B2)
+    moved_Bhw = dynamics.hide_unseen(moved_copy(tokenizer, history_BThw[:, -1], move_B2), move_B2)
     with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
         return dynamics.predict_next(history_BThw, actions_BA, temperature, generator, moved_Bhw)
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from genie.data.token_store import TokenStore
+from genie.nn.camera import unseen_cells
 from genie.nn.cnn_forecaster import CNNForecaster, CNNForecasterConfig
 from genie.training.tokenize import moved_copies
 from genie.world import WorldModel, moved_copy
@@ -53,6 +54,27 @@ def test_a_moved_copy_forecaster_learns_the_move_and_needs_the_copy():
         tiny().compute_loss(tokens, actions)
 
 
+def test_the_cells_a_move_brings_into_view_are_unseen_and_get_no_copy_prior():
+    moves = torch.tensor([[0, 0], [4, 0], [5, 0], [-1, 0], [0, 9], [-4, -4]])
+    unseen = unseen_cells(moves, h=8, w=8, cell_pixels=4)
+    assert not unseen[0].any()
+    assert unseen[1].all(0).tolist() == [False] * 7 + [True]  # 4 px right: the last column
+    assert unseen[2].all(0).tolist() == [False] * 6 + [True] * 2  # 5 px touch two
+    assert unseen[3].all(0).tolist() == [True] + [False] * 7  # 1 px left: the first
+    assert unseen[4].all(1).tolist() == [False] * 5 + [True] * 3 and not unseen[4].all(0).any()
+    assert unseen[5].sum() == 8 + 8 - 1  # the first row and the first column
+    net = tiny(token_pixels=4).eval()
+    hidden = net.hide_unseen(torch.zeros(6, 8, 8, dtype=torch.long), moves)
+    assert ((hidden == net.unseen_code) == unseen).all()
+    tokens, actions = torch.randint(0, 16, (6, 4, 8, 8)), torch.randint(0, 4, (6,))
+    with torch.no_grad():
+        without = net(tokens, actions, moved_Bhw=hidden)
+        net.moved_bias += 100.0
+        gained = net(tokens, actions, moved_Bhw=hidden) - without
+    assert torch.allclose(gained[:, 0], 100.0 * (~unseen).float(), atol=1e-3)  # the copy's code 0, where seen
+    assert gained[:, 1:].abs().max() < 1e-3
+
+
 @pytest.mark.parametrize("bf16", [False, True])
 def test_a_rollout_moves_its_own_last_frame_by_the_predicted_move(bf16):
     net = tiny().eval()
@@ -65,7 +87,7 @@ def test_a_rollout_moves_its_own_last_frame_by_the_predicted_move(bf16):
         for s in range(actions.shape[1]):
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 move = net.predict_move(tokens[:, -4:], actions[:, s])
-            moved = moved_copy(tokenizer, tokens[:, -1], move)
+            moved = net.hide_unseen(moved_copy(tokenizer, tokens[:, -1], move), move)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 nxt = net(tokens[:, -4:], actions[:, s], moved_Bhw=moved).argmax(1)
             tokens = torch.cat([tokens, nxt[:, None]], 1)
@@ -89,4 +111,6 @@ def test_the_dynamics_stage_trains_on_a_token_store_with_moved_copies(tmp_path, 
     assert saved["hyper_parameters"]["net"]["moved_copy"] is True
     world = WorldModel.load(cfg.paths.output_dir)
     frames = torch.randint(0, 256, (1, 4, world.frame_size, world.frame_size, 3), dtype=torch.uint8)
-    assert world.rollout(world.encode(frames), torch.zeros(1, 3, dtype=torch.long)).shape[1] == 7
+    context = world.encode(frames)
+    assert saved["hyper_parameters"]["net"]["token_pixels"] == world.frame_size // context.shape[-1]
+    assert world.rollout(context, torch.zeros(1, 3, dtype=torch.long)).shape[1] == 7

@@ -39,9 +39,22 @@ def camera_shift(a_BCHW: torch.Tensor, b_BCHW: torch.Tensor, radius: int = MOVE_
 
 def moved_by_camera(frames_BCHW: torch.Tensor, shift_B2: torch.Tensor) -> torch.Tensor:
     """Frames float [B, C, H, W] as the camera sees them after moving by ``shift_B2`` (dx, dy) whole pixels: the
-    content moves the other way; what comes into view repeats the frame's edge."""
+    content moves the other way; what comes into view repeats the frame's edge (``unseen_cells`` says where)."""
     r = int(shift_B2.abs().max()) if len(shift_B2) else 0
     padded = F.pad(frames_BCHW, (r, r, r, r), mode="replicate")
     H, W = frames_BCHW.shape[-2:]
     return torch.stack([p[:, r + dy : r + dy + H, r + dx : r + dx + W]
                         for p, (dx, dy) in zip(padded, shift_B2.long().tolist())])
+
+
+def unseen_cells(shift_B2: torch.Tensor, h: int, w: int, cell_pixels: int) -> torch.Tensor:
+    """Which cells of an [h, w] grid of ``cell_pixels``-px cells hold ground a camera move of ``shift_B2`` (dx, dy)
+    brings into view (any of their pixels new): bool [B, h, w]. A move right uncovers the right-hand columns."""
+    dx_B11, dy_B11 = shift_B2[:, 0, None, None].long(), shift_B2[:, 1, None, None].long()
+    new_right = (dx_B11.clamp(min=0) + cell_pixels - 1) // cell_pixels  # whole cells touched at each edge
+    new_left = (-dx_B11).clamp(min=0).add(cell_pixels - 1) // cell_pixels
+    new_bottom = (dy_B11.clamp(min=0) + cell_pixels - 1) // cell_pixels
+    new_top = (-dy_B11).clamp(min=0).add(cell_pixels - 1) // cell_pixels
+    col_11w = torch.arange(w, device=shift_B2.device)[None, None]
+    row_1h1 = torch.arange(h, device=shift_B2.device)[None, :, None]
+    return (col_11w >= w - new_right) | (col_11w < new_left) | (row_1h1 >= h - new_bottom) | (row_1h1 < new_top)

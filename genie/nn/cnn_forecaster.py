@@ -21,7 +21,9 @@ frame's (the 4-px token grid does not move with the content): a plain copy prior
 still. With ``moved_copy`` the forecaster first predicts the camera's move (``predict_move``: dx, dy in whole pixels,
 from the history and the action, a small head trained on the move measured between the real frames), the last frame
 is decoded, moved by it and encoded again (``genie.world.moved_copy``: the tokenizer, outside this net), and the
-forecaster reads that *moved copy* as one more frame of history, with a copy prior of its own. Training reads the
+forecaster reads that *moved copy* as one more frame of history, with a copy prior of its own. The cells the move
+brings into view hold only the repeated edge of the last frame: the forecaster reads them as ``unseen_code`` and
+gets no copy prior there, so new ground is drawn from the history, not copied from the edge. Training reads the
 moved copy made with the measured move (the token store keeps it, genie/training/tokenize.py).
 """
 
@@ -34,6 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from genie.nn.blocks import FiLMResBlock
+from genie.nn.camera import unseen_cells
 
 
 MODULATION_CACHE_SIZE = 4096  # runs of recent actions whose FiLM modulations a batch-1 dream keeps
@@ -53,6 +56,7 @@ class CNNForecasterConfig:
     unknown_past: float = 0.25  # with action_history > 1: share of training clips whose oldest past actions are hidden
     moved_copy: bool = False  # also read the last frame moved by the predicted camera move (see the module docstring)
     move_radius: int = 9  # with moved_copy: the largest camera move (pixels, each axis) the move head predicts
+    token_pixels: int = 4  # with moved_copy: the side of a token's cell in pixels (frame size / token grid)
 
 
 class CNNForecaster(nn.Module):
@@ -66,7 +70,7 @@ class CNNForecaster(nn.Module):
             raise ValueError("model.dynamics.net.moved_copy: trains on real histories only (unroll 1), got "
                              f"unroll {cfg.unroll}")
         self.cfg = cfg
-        self.token_embedding = nn.Embedding(cfg.num_codes, cfg.token_dim)
+        self.token_embedding = nn.Embedding(cfg.num_codes + cfg.moved_copy, cfg.token_dim)  # with moved_copy: UNSEEN
         self.action_embedding = nn.Embedding(cfg.num_actions + 1, cfg.action_dim)  # the last: UNKNOWN
         self.action_mixer = None
         if cfg.action_history > 1:
@@ -84,6 +88,18 @@ class CNNForecaster(nn.Module):
     def unknown_action(self) -> int:
         """The index of an action nobody knows (before a rollout's real context)."""
         return self.cfg.num_actions
+
+    @property
+    def unseen_code(self) -> int:
+        """With ``moved_copy``: the token of a moved copy's cells that came into view (see ``hide_unseen``)."""
+        return self.cfg.num_codes
+
+    def hide_unseen(self, moved_Bhw: torch.Tensor, move_B2: torch.Tensor) -> torch.Tensor:
+        """A moved copy int [B, h, w] made with the camera move ``move_B2`` -> the same with the cells the move
+        brought into view (``unseen_cells``) set to ``unseen_code``."""
+        h, w = moved_Bhw.shape[-2:]
+        unseen_Bhw = unseen_cells(move_B2.to(moved_Bhw.device), h, w, self.cfg.token_pixels)
+        return moved_Bhw.masked_fill(unseen_Bhw, self.unseen_code)
 
     @property
     def history_frames(self) -> int:
@@ -125,7 +141,7 @@ class CNNForecaster(nn.Module):
         """tokens int [B, window, h, w], actions int [B] (the current one) or [B, A'] (the recent ones, the current
         last; see ``recent_actions``) -> logits [B, num_codes, h, w] of the next frame. ``modulations``: the
         actions' ``modulations``, where the caller has them already. ``moved_Bhw``: with ``moved_copy``, the last
-        frame moved by the camera (int [B, h, w])."""
+        frame moved by the camera (int [B, h, w], its new cells ``unseen_code``: ``hide_unseen``)."""
         B, T, h, w = tokens_BThw.shape
         if T != self.cfg.window:
             raise ValueError(f"CNN forecaster expects {self.cfg.window} history frames, got {T}")
@@ -142,8 +158,9 @@ class CNNForecaster(nn.Module):
         copy_B1hw = self.copy_bias.to(logits_BKhw.dtype).expand(B, 1, h, w)
         logits_BKhw = logits_BKhw.scatter_add(1, tokens_BThw[:, -1:], copy_B1hw)
         if self.cfg.moved_copy:
-            moved_B1hw = self.moved_bias.to(logits_BKhw.dtype).expand(B, 1, h, w)
-            logits_BKhw = logits_BKhw.scatter_add(1, moved_Bhw[:, None], moved_B1hw)
+            seen_B1hw = moved_Bhw[:, None] != self.unseen_code
+            moved_B1hw = self.moved_bias.to(logits_BKhw.dtype) * seen_B1hw.to(logits_BKhw.dtype)
+            logits_BKhw = logits_BKhw.scatter_add(1, moved_Bhw[:, None].clamp(max=self.unseen_code - 1), moved_B1hw)
         return logits_BKhw
 
     def move_logits(self, tokens_BThw: torch.Tensor, actions_BA: torch.Tensor) -> torch.Tensor:
@@ -193,7 +210,8 @@ class CNNForecaster(nn.Module):
             logs["move_accuracy"] = (move_logits.argmax(-1) == target_B2).all(1).float().mean()
         for j in range(steps):
             target = tokens_BThw[:, H + j]
-            moved = moved_BThw[:, H + j - 1] if self.cfg.moved_copy else None
+            moved = self.hide_unseen(moved_BThw[:, H + j - 1], camera_moves_BT2[:, H + j - 1]) \
+                if self.cfg.moved_copy else None
             logits_BKhw = self(history, actions_BT[:, H + j - A : H + j], moved_Bhw=moved)
             losses.append(F.cross_entropy(logits_BKhw.float(), target))
             predicted = logits_BKhw.argmax(1).detach()
@@ -231,7 +249,8 @@ class CNNForecaster(nn.Module):
     ) -> torch.Tensor:
         """Next frame's tokens int64 [B, h, w]: argmax at temperature 0, else sampled from softmax(logits / T).
         ``actions_BA``: int [B] (the current action) or [B, A'] (the recent ones, the current last); ``moved_Bhw``:
-        with ``moved_copy``, the last frame moved by ``predict_move`` (genie.world.moved_copy)."""
+        with ``moved_copy``, the last frame moved by ``predict_move`` (genie.world.moved_copy), its new cells
+        hidden (``hide_unseen``)."""
         logits_BKhw = self(tokens_BThw, actions_BA, self.cached_modulations(actions_BA), moved_Bhw)
         if temperature <= 0:  # bf16 -> float32 is exact: the argmax of either is the same
             # the first maximum, as argmax; 2-3x faster than argmax over channels on a CPU (1.1x a batch-1 step)

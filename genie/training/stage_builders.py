@@ -123,6 +123,7 @@ def build_dynamics(inputs: RunInputs) -> StageSetup:
     overrides = dynamics_shape(inputs, tokenizer, lam.net.num_actions)
     if moved_copy:
         overrides["net"]["move_radius"] = header["moved_copy_radius"]
+        overrides["net"]["token_pixels"] = inputs.store.frame_size // tokenizer.token_grid
     if inputs.cfg.model.dynamics.action_source == "game":
         overrides = true_action_overrides(inputs, overrides)
     module = build_module(inputs.cfg.model.dynamics, overrides)
