@@ -17,6 +17,8 @@ def test_camera_shift_recovers_a_known_scroll_in_each_direction():
         assert camera_shift(a, b).tolist() == [[float(dx), float(dy)]]
     still = scene[..., 8:40, 8:40]
     assert camera_shift(still, still).tolist() == [[0.0, 0.0]]
+    flat = torch.full((1, 3, 32, 32), 0.5)  # every offset explains it equally: no move
+    assert camera_shift(flat, flat).tolist() == [[0.0, 0.0]]
 
 
 def test_rest_windows_start_where_the_world_stood_still_and_then_moved(tmp_path):

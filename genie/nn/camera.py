@@ -21,11 +21,11 @@ def search_radius(frameskip: int) -> int:
 def camera_shift(a_BCHW: torch.Tensor, b_BCHW: torch.Tensor, radius: int = MOVE_PER_GAME_FRAME) -> torch.Tensor:
     """The camera's move from frame a to frame b, float [B, 2] (dx, dy) in whole pixels, right and down positive:
     the offset with b[y, x] closest to a[y + dy, x + dx] (mean squared error over the frame minus a ``radius``
-    border; the content moved by (-dx, -dy)). float32 throughout."""
+    border; the content moved by (-dx, -dy)); where offsets tie (a flat frame), no move. float32 throughout."""
     a, b = a_BCHW.float(), b_BCHW.float()
     r = radius
     target = b[..., r:-r, r:-r]
-    best_err = torch.full((len(a),), float("inf"), device=a.device)
+    best_err = ((a[..., r:-r, r:-r] - target) ** 2).mean((1, 2, 3))  # no move, which only a better offset beats
     best = torch.zeros(len(a), 2, device=a.device)
     for dy in range(-r, r + 1):
         for dx in range(-r, r + 1):
