@@ -47,7 +47,8 @@ def dynamics_step(dynamics: torch.nn.Module, tokenizer: TokenizerNet, history_BT
                   bf16: bool = False) -> torch.Tensor:
     """The dynamics' next tokens [B, h, w] from a full history and the action(s), on the history's device; a
     ``moved_copy`` dynamics first predicts the camera's move and reads the last frame moved by it (``moved_copy``,
-    made by the tokenizer in float32; the cells that came into view hidden). ``bf16``: the dynamics steps under bf16 autocast."""
+    made by the tokenizer in float32; the cells that came into view hidden). ``bf16``: the dynamics steps under bf16
+    autocast."""
     device_type = history_BThw.device.type
     with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
         if not getattr(dynamics.cfg, "moved_copy", False):

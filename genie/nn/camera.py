@@ -50,11 +50,11 @@ def moved_by_camera(frames_BCHW: torch.Tensor, shift_B2: torch.Tensor) -> torch.
 def unseen_cells(shift_B2: torch.Tensor, h: int, w: int, cell_pixels: int) -> torch.Tensor:
     """Which cells of an [h, w] grid of ``cell_pixels``-px cells hold ground a camera move of ``shift_B2`` (dx, dy)
     brings into view (any of their pixels new): bool [B, h, w]. A move right uncovers the right-hand columns."""
+    def cells(pixels_B11: torch.Tensor) -> torch.Tensor:  # whole cells a band of new pixels touches
+        return (pixels_B11.clamp(min=0) + cell_pixels - 1) // cell_pixels
+
     dx_B11, dy_B11 = shift_B2[:, 0, None, None].long(), shift_B2[:, 1, None, None].long()
-    new_right = (dx_B11.clamp(min=0) + cell_pixels - 1) // cell_pixels  # whole cells touched at each edge
-    new_left = (-dx_B11).clamp(min=0).add(cell_pixels - 1) // cell_pixels
-    new_bottom = (dy_B11.clamp(min=0) + cell_pixels - 1) // cell_pixels
-    new_top = (-dy_B11).clamp(min=0).add(cell_pixels - 1) // cell_pixels
+    new_right, new_left, new_bottom, new_top = cells(dx_B11), cells(-dx_B11), cells(dy_B11), cells(-dy_B11)
     col_11w = torch.arange(w, device=shift_B2.device)[None, None]
     row_1h1 = torch.arange(h, device=shift_B2.device)[None, :, None]
     return (col_11w >= w - new_right) | (col_11w < new_left) | (row_1h1 >= h - new_bottom) | (row_1h1 < new_top)
