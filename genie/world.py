@@ -14,10 +14,9 @@ import torch
 from genie.checkpoints import check_compatible, load_module, read_world
 from genie.device import one_thread_for_batch_one
 from genie.errors import UserError
-from genie.nn.camera import moved_by_camera
 from genie.nn.tokenizer_net import TokenizerNet
 from genie.nn.latent_action_net import LatentActionNet
-from genie.nn.pixels import to_model, to_uint8
+from genie.nn.pixels import to_model
 from genie.precision import cast_autocast_weights, fast_bf16
 
 
@@ -27,36 +26,6 @@ def encode_frames(tokenizer: TokenizerNet, frames_THWC: torch.Tensor, batch: int
     device = next(tokenizer.parameters()).device
     chunks = [tokenizer.encode(to_model(frames_THWC[i : i + batch].to(device))) for i in range(0, len(frames_THWC), batch)]
     return torch.cat(chunks)
-
-
-@torch.no_grad()
-def moved_copy(tokenizer: TokenizerNet, tokens_Bhw: torch.Tensor, move_B2: torch.Tensor) -> torch.Tensor:
-    """Tokens of a frame as the camera sees it after moving by ``move_B2`` (dx, dy) pixels: decoded, moved (the
-    edge repeated where new ground comes into view), made pixels again and encoded. int64 [B, h, w], float32
-    throughout (as the token store makes it, genie/training/tokenize.py), on the device ``tokens_Bhw`` is on."""
-    device = next(tokenizer.parameters()).device
-    with torch.autocast(device.type, enabled=False):
-        frames_BCHW = tokenizer.decode(tokens_Bhw.to(device)).float()
-        moved_Bhw = encode_frames(tokenizer, to_uint8(moved_by_camera(frames_BCHW, move_B2.cpu())))
-    return moved_Bhw.to(tokens_Bhw.device)
-
-
-@torch.no_grad()
-def dynamics_step(dynamics: torch.nn.Module, tokenizer: TokenizerNet, history_BThw: torch.Tensor,
-                  actions_BA: torch.Tensor, temperature: float = 0.0, generator: torch.Generator | None = None,
-                  bf16: bool = False) -> torch.Tensor:
-    """The dynamics' next tokens [B, h, w] from a full history and the action(s), on the history's device; a
-    ``moved_copy`` dynamics first predicts the camera's move and reads the last frame moved by it (``moved_copy``,
-    made by the tokenizer in float32; the cells that came into view hidden). ``bf16``: the dynamics steps under bf16
-    autocast."""
-    device_type = history_BThw.device.type
-    with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
-        if not getattr(dynamics.cfg, "moved_copy", False):
-            return dynamics.predict_next(history_BThw, actions_BA, temperature, generator)
-        move_B2 = dynamics.predict_move(history_BThw, actions_BA)
-    moved_Bhw = dynamics.hide_unseen(moved_copy(tokenizer, history_BThw[:, -1], move_B2), move_B2)
-    with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
-        return dynamics.predict_next(history_BThw, actions_BA, temperature, generator, moved_Bhw)
 
 
 def history_windows(frames_TCHW: torch.Tensor, window: int, ahead: int = 0) -> torch.Tensor:
@@ -148,13 +117,13 @@ class WorldModel:
              generator: torch.Generator | None = None) -> torch.Tensor:
         """Next tokens [B, h, w] from the last ``window`` frames of tokens (fewer are padded with the first) and the
         action int [B], or the recent actions int [B, A] (oldest first, the current last; a dynamics model that
-        reads only the current action gets the last). A ``moved_copy`` dynamics also reads the last frame moved by its
-        predicted camera move (``dynamics_step``)."""
+        reads only the current action gets the last)."""
         history = pad_history(history_BThw[:, -self.window :], self.window)
         if actions_BA.dim() == 2:
             actions_BA = actions_BA[:, -self.action_history :] if self.action_history > 1 else actions_BA[:, -1]
-        return dynamics_step(self.dynamics, self.tokenizer, history.to(self.device), actions_BA.to(self.device),
-                             temperature, generator, self.bf16)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            return self.dynamics.predict_next(history.to(self.device), actions_BA.to(self.device), temperature,
+                                              generator)
 
     # ------------------------------------------------------------------ rollouts
     @torch.no_grad()

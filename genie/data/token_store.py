@@ -8,9 +8,6 @@ Layout::
       episodes/<name>.tokens.npy          int16 [T, h, w]   codes in [0, codebook_size)
       episodes/<name>.latent_actions.npy  int16 [T-1]       LAM code of the transition t -> t+1
       episodes/<name>.actions.npy         int16 [T-1]       true actions, where the source has them
-      episodes/<name>.camera_moves.npy    int8  [T-1, 2]    with a moved copy: the camera's move t -> t+1 (dx, dy)
-      episodes/<name>.moved_tokens.npy    int16 [T-1, h, w] with a moved copy: frame t's tokens, decoded, moved by
-                                                            that move and encoded again (what a dream can make)
 
 The manifest records the checkpoints it was made from; a store made by other checkpoints is not reused. Each encoded
 episode appends one line to the journal (constant cost per episode, see ``genie.data.journal``); ``mark_complete``
@@ -72,19 +69,10 @@ class TokenStore:
     def names(self) -> set[str]:
         return set(self._episodes)
 
-    @property
-    def has_moved_copy(self) -> bool:
-        """Whether each transition also holds the camera's move and the moved copy (``moved_copy_radius``)."""
-        return self.header.get("moved_copy_radius") is not None
-
     def add_episode(
-        self, name: str, split: str, tokens: np.ndarray, latent_actions: np.ndarray, actions: np.ndarray | None,
-        camera_moves: np.ndarray | None = None, moved_tokens: np.ndarray | None = None,
+        self, name: str, split: str, tokens: np.ndarray, latent_actions: np.ndarray, actions: np.ndarray | None
     ) -> None:
         ep = self.root / "episodes"
-        if camera_moves is not None:
-            atomic_save_npy(ep / f"{name}.camera_moves.npy", camera_moves.astype(np.int8))
-            atomic_save_npy(ep / f"{name}.moved_tokens.npy", moved_tokens.astype(np.int16))
         atomic_save_npy(ep / f"{name}.latent_actions.npy", latent_actions.astype(np.int16))
         if actions is not None:
             atomic_save_npy(ep / f"{name}.actions.npy", np.asarray(actions, np.int16))
@@ -101,8 +89,7 @@ class TokenStore:
         self._journal.delete()
 
     def array(self, name: str, kind: str) -> np.ndarray:
-        """Memory-mapped array of one episode (``kind``: tokens, latent_actions, actions, camera_moves or
-        moved_tokens), opened once."""
+        """Memory-mapped array of one episode (``kind``: tokens, latent_actions or actions), opened once."""
         key = f"{name}.{kind}"
         if key not in self._maps:
             self._maps[key] = np.load(self.root / "episodes" / f"{key}.npy", mmap_mode="r")
@@ -110,15 +97,12 @@ class TokenStore:
 
 
 class TokenClips(_LazyStore):
-    """Items: ``tokens`` int64 [T, h, w], ``latent_actions`` int64 [T-1], ``actions`` int64 [T-1] (true or -1);
-    from a store with a moved copy also ``camera_moves`` int64 [T-1, 2] and ``moved_tokens`` int64 [T-1, h, w]."""
+    """Items: ``tokens`` int64 [T, h, w], ``latent_actions`` int64 [T-1], ``actions`` int64 [T-1] (true or -1)."""
 
     def __init__(self, root: str | Path, split: str, clip_len: int, stride: int = 1):
         super().__init__(root)
         self.clip_len = clip_len
-        store = TokenStore(root)
-        episodes = store.episodes(split)
-        self.moved_copy = store.has_moved_copy
+        episodes = TokenStore(root).episodes(split)
         if not episodes:
             raise ValueError(f"{root}: the token store has no '{split}' episodes")
         self.episodes = episodes
@@ -151,13 +135,8 @@ class TokenClips(_LazyStore):
             actions = np.asarray(self.store.array(info["name"], "actions")[start : stop - 1], np.int64)
         else:
             actions = np.full(self.clip_len - 1, NO_ACTION, np.int64)
-        item = {
+        return {
             "tokens": torch.from_numpy(tokens),
             "latent_actions": torch.from_numpy(latent),
             "actions": torch.from_numpy(actions),
         }
-        if self.moved_copy:
-            for kind in ("camera_moves", "moved_tokens"):
-                item[kind] = torch.from_numpy(np.asarray(self.store.array(info["name"], kind)[start : stop - 1],
-                                                         np.int64))
-        return item

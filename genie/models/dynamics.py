@@ -87,11 +87,9 @@ class DynamicsModule(L.LightningModule):
     def compute_loss(self, batch: dict[str, torch.Tensor]):
         """Every dynamics net implements ``compute_loss(tokens [B, T, h, w], actions [B, T-1])`` and
         ``predict_next(history [B, window, h, w], action [B], temperature, generator) -> tokens [B, h, w]``."""
-        actions = self.effect_of_action[batch["actions"]] if self.hparams.action_source == "game" \
-            else batch["latent_actions"]
-        if getattr(self.net.cfg, "moved_copy", False):
-            return self.net.compute_loss(batch["tokens"], actions, batch.get("camera_moves"), batch.get("moved_tokens"))
-        return self.net.compute_loss(batch["tokens"], actions)
+        if self.hparams.action_source == "game":
+            return self.net.compute_loss(batch["tokens"], self.effect_of_action[batch["actions"]])
+        return self.net.compute_loss(batch["tokens"], batch["latent_actions"])
 
     def training_step(self, batch, batch_idx):
         loss, logs = self.compute_loss(batch)

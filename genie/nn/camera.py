@@ -1,8 +1,8 @@
 """Camera moves in pixels: how far the view scrolled between two frames, and a frame moved as the camera would.
 
 Both work on any game (label-free): a move is the whole-frame translation that best explains the change. They
-measure the dream (genie/eval/scene_motion.py, key response) and make the *moved copy* a CNN dynamics model reads
-(genie/nn/cnn_forecaster.py ``moved_copy``).
+measure the dream (genie/eval/scene_motion.py, key response) and how a tokenizer's codes survive a scrolling view
+(benchmarks/token_stability.py).
 """
 
 from __future__ import annotations
@@ -39,22 +39,10 @@ def camera_shift(a_BCHW: torch.Tensor, b_BCHW: torch.Tensor, radius: int = MOVE_
 
 def moved_by_camera(frames_BCHW: torch.Tensor, shift_B2: torch.Tensor) -> torch.Tensor:
     """Frames float [B, C, H, W] as the camera sees them after moving by ``shift_B2`` (dx, dy) whole pixels: the
-    content moves the other way; what comes into view repeats the frame's edge (``unseen_cells`` says where)."""
+    content moves the other way; what comes into view repeats the frame's edge."""
     r = int(shift_B2.abs().max()) if len(shift_B2) else 0
     padded = F.pad(frames_BCHW, (r, r, r, r), mode="replicate")
     H, W = frames_BCHW.shape[-2:]
     return torch.stack([p[:, r + dy : r + dy + H, r + dx : r + dx + W]
                         for p, (dx, dy) in zip(padded, shift_B2.long().tolist())])
 
-
-def unseen_cells(shift_B2: torch.Tensor, h: int, w: int, cell_pixels: int) -> torch.Tensor:
-    """Which cells of an [h, w] grid of ``cell_pixels``-px cells hold ground a camera move of ``shift_B2`` (dx, dy)
-    brings into view (any of their pixels new): bool [B, h, w]. A move right uncovers the right-hand columns."""
-    def cells(pixels_B11: torch.Tensor) -> torch.Tensor:  # whole cells a band of new pixels touches
-        return (pixels_B11.clamp(min=0) + cell_pixels - 1) // cell_pixels
-
-    dx_B11, dy_B11 = shift_B2[:, 0, None, None].long(), shift_B2[:, 1, None, None].long()
-    new_right, new_left, new_bottom, new_top = cells(dx_B11), cells(-dx_B11), cells(dy_B11), cells(-dy_B11)
-    col_11w = torch.arange(w, device=shift_B2.device)[None, None]
-    row_1h1 = torch.arange(h, device=shift_B2.device)[None, :, None]
-    return (col_11w >= w - new_right) | (col_11w < new_left) | (row_1h1 >= h - new_bottom) | (row_1h1 < new_top)

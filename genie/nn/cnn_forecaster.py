@@ -15,16 +15,6 @@ Carrying an action through time. With ``action_history`` A > 1 the action condit
 physics does (a walk from rest accelerates over several frames). Past actions a rollout does not know (those before
 its real context) are ``UNKNOWN``; training hides the oldest past actions of a share of clips the same way, so a
 dream starting from real frames reads what it will see.
-
-Moving with the camera. When the view scrolls a pixel or two, most of the next frame's tokens are not the last
-frame's (the 4-px token grid does not move with the content): a plain copy prior helps only while the camera is
-still. With ``moved_copy`` the forecaster first predicts the camera's move (``predict_move``: dx, dy in whole pixels,
-from the history and the action, a small head trained on the move measured between the real frames), the last frame
-is decoded, moved by it and encoded again (``genie.world.moved_copy``: the tokenizer, outside this net), and the
-forecaster reads that *moved copy* as one more frame of history, with a copy prior of its own. The cells the move
-brings into view hold only the repeated edge of the last frame: the forecaster reads them as ``unseen_code`` and
-gets no copy prior there, so new ground is drawn from the history, not copied from the edge. Training reads the
-moved copy made with the measured move (the token store keeps it, genie/training/tokenize.py).
 """
 
 from __future__ import annotations
@@ -36,7 +26,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from genie.nn.blocks import FiLMResBlock
-from genie.nn.camera import unseen_cells
 
 
 MODULATION_CACHE_SIZE = 4096  # runs of recent actions whose FiLM modulations a batch-1 dream keeps
@@ -54,9 +43,6 @@ class CNNForecasterConfig:
     unroll: int = 1  # training steps per clip; steps after the first read the model's own predictions
     action_history: int = 1  # actions the conditioning reads: the current one and the action_history - 1 before it
     unknown_past: float = 0.25  # with action_history > 1: share of training clips whose oldest past actions are hidden
-    moved_copy: bool = False  # also read the last frame moved by the predicted camera move (see the module docstring)
-    move_radius: int = 9  # with moved_copy: the largest camera move (pixels, each axis) the move head predicts
-    token_pixels: int = 4  # with moved_copy: the side of a token's cell in pixels (frame size / token grid)
 
 
 class CNNForecaster(nn.Module):
@@ -66,19 +52,14 @@ class CNNForecaster(nn.Module):
             raise ValueError(f"model.dynamics.net.unroll: must be >= 1, got {cfg.unroll}")
         if cfg.action_history < 1:
             raise ValueError(f"model.dynamics.net.action_history: must be >= 1, got {cfg.action_history}")
-        if cfg.moved_copy and cfg.unroll > 1:
-            raise ValueError("model.dynamics.net.moved_copy: trains on real histories only (unroll 1), got "
-                             f"unroll {cfg.unroll}")
         self.cfg = cfg
-        self.token_embedding = nn.Embedding(cfg.num_codes + cfg.moved_copy, cfg.token_dim)  # with moved_copy: UNSEEN
+        self.token_embedding = nn.Embedding(cfg.num_codes, cfg.token_dim)
         self.action_embedding = nn.Embedding(cfg.num_actions + 1, cfg.action_dim)  # the last: UNKNOWN
         self.action_mixer = None
         if cfg.action_history > 1:
             self.action_mixer = nn.Sequential(nn.Linear(cfg.action_history * cfg.action_dim, cfg.action_dim),
                                               nn.SiLU(), nn.Linear(cfg.action_dim, cfg.action_dim))
-        self.stem = nn.Conv2d((cfg.window + cfg.moved_copy) * cfg.token_dim, cfg.hidden, 3, padding=1)
-        self.move_head = MoveHead(cfg) if cfg.moved_copy else None
-        self.moved_bias = nn.Parameter(torch.tensor(3.0)) if cfg.moved_copy else None
+        self.stem = nn.Conv2d(cfg.window * cfg.token_dim, cfg.hidden, 3, padding=1)
         self.blocks = nn.ModuleList([FiLMResBlock(cfg.hidden, cfg.action_dim, d) for d in cfg.dilations])
         self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(cfg.hidden, cfg.num_codes, 1))
         self.copy_bias = nn.Parameter(torch.tensor(3.0))
@@ -88,18 +69,6 @@ class CNNForecaster(nn.Module):
     def unknown_action(self) -> int:
         """The index of an action nobody knows (before a rollout's real context)."""
         return self.cfg.num_actions
-
-    @property
-    def unseen_code(self) -> int:
-        """With ``moved_copy``: the token of a moved copy's cells that came into view (see ``hide_unseen``)."""
-        return self.cfg.num_codes
-
-    def hide_unseen(self, moved_Bhw: torch.Tensor, move_B2: torch.Tensor) -> torch.Tensor:
-        """A moved copy int [B, h, w] made with the camera move ``move_B2`` -> the same with the cells the move
-        brought into view (``unseen_cells``) set to ``unseen_code``."""
-        h, w = moved_Bhw.shape[-2:]
-        unseen_Bhw = unseen_cells(move_B2.to(moved_Bhw.device), h, w, self.cfg.token_pixels)
-        return moved_Bhw.masked_fill(unseen_Bhw, self.unseen_code)
 
     @property
     def history_frames(self) -> int:
@@ -136,19 +105,14 @@ class CNNForecaster(nn.Module):
         return [block.modulation(a_BE) for block in self.blocks]
 
     def forward(self, tokens_BThw: torch.Tensor, actions_BA: torch.Tensor,
-                modulations: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
-                moved_Bhw: torch.Tensor | None = None) -> torch.Tensor:
+                modulations: list[tuple[torch.Tensor, torch.Tensor]] | None = None) -> torch.Tensor:
         """tokens int [B, window, h, w], actions int [B] (the current one) or [B, A'] (the recent ones, the current
         last; see ``recent_actions``) -> logits [B, num_codes, h, w] of the next frame. ``modulations``: the
-        actions' ``modulations``, where the caller has them already. ``moved_Bhw``: with ``moved_copy``, the last
-        frame moved by the camera (int [B, h, w], its new cells ``unseen_code``: ``hide_unseen``)."""
+        actions' ``modulations``, where the caller has them already."""
         B, T, h, w = tokens_BThw.shape
         if T != self.cfg.window:
             raise ValueError(f"CNN forecaster expects {self.cfg.window} history frames, got {T}")
-        if self.cfg.moved_copy and moved_Bhw is None:
-            raise ValueError("a moved_copy forecaster reads the moved copy of the last frame (moved_Bhw)")
-        read_BThw = torch.cat([tokens_BThw, moved_Bhw[:, None]], 1) if self.cfg.moved_copy else tokens_BThw
-        e_BThwE = self.token_embedding(read_BThw)
+        e_BThwE = self.token_embedding(tokens_BThw)
         x = self.stem(e_BThwE.permute(0, 1, 4, 2, 3).reshape(B, -1, h, w))
         for block, (scale, shift) in zip(self.blocks, modulations or self.modulations(actions_BA)):
             x = block.modulated(x, scale, shift)
@@ -156,21 +120,7 @@ class CNNForecaster(nn.Module):
         # the copy prior, added in place at each position's current code (a one-hot [B, K, h, w] would cost more
         # memory traffic than the head itself)
         copy_B1hw = self.copy_bias.to(logits_BKhw.dtype).expand(B, 1, h, w)
-        logits_BKhw = logits_BKhw.scatter_add(1, tokens_BThw[:, -1:], copy_B1hw)
-        if self.cfg.moved_copy:
-            seen_B1hw = moved_Bhw[:, None] != self.unseen_code
-            moved_B1hw = self.moved_bias.to(logits_BKhw.dtype) * seen_B1hw.to(logits_BKhw.dtype)
-            logits_BKhw = logits_BKhw.scatter_add(1, moved_Bhw[:, None].clamp(max=self.unseen_code - 1), moved_B1hw)
-        return logits_BKhw
-
-    def move_logits(self, tokens_BThw: torch.Tensor, actions_BA: torch.Tensor) -> torch.Tensor:
-        """Logits [B, 2, 2 * move_radius + 1] of the camera's next move (dx, then dy; index r = no move)."""
-        return self.move_head(self.token_embedding(tokens_BThw).detach(), self.action_condition(actions_BA).detach())
-
-    @torch.no_grad()
-    def predict_move(self, tokens_BThw: torch.Tensor, actions_BA: torch.Tensor) -> torch.Tensor:
-        """The camera's most likely next move, int64 [B, 2] (dx, dy) in pixels, right and down positive."""
-        return self.move_logits(tokens_BThw, actions_BA).argmax(-1) - self.cfg.move_radius
+        return logits_BKhw.scatter_add(1, tokens_BThw[:, -1:], copy_B1hw)
 
     def hide_old_actions(self, actions_BT: torch.Tensor) -> torch.Tensor:
         """In a share (``unknown_past``) of the clips, the past actions older than a random number of steps become
@@ -184,44 +134,30 @@ class CNNForecaster(nn.Module):
         old = torch.arange(T, device=actions_BT.device)[None] < first_known
         return actions_BT.masked_fill(hidden & old, self.unknown_action)
 
-    def compute_loss(self, tokens_BThw: torch.Tensor, actions_BT: torch.Tensor,
-                     camera_moves_BT2: torch.Tensor | None = None,
-                     moved_BThw: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+    def compute_loss(self, tokens_BThw: torch.Tensor, actions_BT: torch.Tensor) -> tuple[torch.Tensor, dict]:
         """Next-frame loss on a clip: tokens int [B, H + unroll, h, w], actions int [B, H + unroll - 1]
         (``actions[:, t]`` moves frame t to t+1; H = ``history_frames``). Step j predicts frame H + j from the
         ``window`` frames and ``action_history`` actions before it; from j = 1 on, the history ends in the model's
-        own predictions. Token accuracy is the first step's. With ``moved_copy``: the clip's camera moves int
-        [B, T-1, 2] and moved copies int [B, T-1, h, w] (entry t: frame t moved to t+1), and the move head's
-        cross-entropy is added."""
+        own predictions. Token accuracy is the first step's."""
         H, W, A = self.history_frames, self.cfg.window, self.cfg.action_history
         steps = tokens_BThw.shape[1] - H
         if steps < 1:
             raise ValueError(f"CNN forecaster needs clips of {self.clip_len} frames, got {tokens_BThw.shape[1]}")
         actions_BT = self.hide_old_actions(actions_BT)
         history = tokens_BThw[:, H - W : H]
-        losses, first_accuracy, logs = [], None, {}
-        if self.cfg.moved_copy:
-            if camera_moves_BT2 is None or moved_BThw is None:
-                raise ValueError("a moved_copy forecaster trains on a token store with moved copies")
-            r = self.cfg.move_radius
-            move_logits = self.move_logits(history, actions_BT[:, H - A : H])
-            target_B2 = camera_moves_BT2[:, H - 1].clamp(-r, r) + r
-            losses.append(F.cross_entropy(move_logits.float().flatten(0, 1), target_B2.flatten()))
-            logs["move_accuracy"] = (move_logits.argmax(-1) == target_B2).all(1).float().mean()
+        losses, first_accuracy = [], None
         for j in range(steps):
             target = tokens_BThw[:, H + j]
-            moved = self.hide_unseen(moved_BThw[:, H + j - 1], camera_moves_BT2[:, H + j - 1]) \
-                if self.cfg.moved_copy else None
-            logits_BKhw = self(history, actions_BT[:, H + j - A : H + j], moved_Bhw=moved)
+            logits_BKhw = self(history, actions_BT[:, H + j - A : H + j])
             losses.append(F.cross_entropy(logits_BKhw.float(), target))
             predicted = logits_BKhw.argmax(1).detach()
             if first_accuracy is None:
                 first_accuracy = (predicted == target).float().mean()
             history = torch.cat([history[:, 1:], predicted[:, None]], dim=1)
-        logs["token_accuracy"] = first_accuracy
+        logs = {"token_accuracy": first_accuracy}
         if steps > 1:
             logs["unrolled_loss"] = torch.stack(losses[1:]).mean().detach()
-        return torch.stack(losses).sum() / steps, logs
+        return torch.stack(losses).mean(), logs
 
     def cached_modulations(self, actions_BA: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]] | None:
         """A single dream's FiLM modulations, computed once per run of recent actions (the same batch-1 arithmetic,
@@ -245,13 +181,11 @@ class CNNForecaster(nn.Module):
     @torch.no_grad()
     def predict_next(
         self, tokens_BThw: torch.Tensor, actions_BA: torch.Tensor, temperature: float = 0.0,
-        generator: torch.Generator | None = None, moved_Bhw: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         """Next frame's tokens int64 [B, h, w]: argmax at temperature 0, else sampled from softmax(logits / T).
-        ``actions_BA``: int [B] (the current action) or [B, A'] (the recent ones, the current last); ``moved_Bhw``:
-        with ``moved_copy``, the last frame moved by ``predict_move`` (genie.world.moved_copy), its new cells
-        hidden (``hide_unseen``)."""
-        logits_BKhw = self(tokens_BThw, actions_BA, self.cached_modulations(actions_BA), moved_Bhw)
+        ``actions_BA``: int [B] (the current action) or [B, A'] (the recent ones, the current last)."""
+        logits_BKhw = self(tokens_BThw, actions_BA, self.cached_modulations(actions_BA))
         if temperature <= 0:  # bf16 -> float32 is exact: the argmax of either is the same
             # the first maximum, as argmax; 2-3x faster than argmax over channels on a CPU (1.1x a batch-1 step)
             return logits_BKhw.max(1).indices
@@ -259,21 +193,3 @@ class CNNForecaster(nn.Module):
         B, K, h, w = logits_BKhw.shape
         probs = F.softmax(logits_BKhw.permute(0, 2, 3, 1).reshape(-1, K) / temperature, dim=-1)
         return torch.multinomial(probs, 1, generator=generator).reshape(B, h, w)
-
-
-class MoveHead(nn.Module):
-    """The camera's next move from the embedded history and the action's conditioning: two strided convolutions,
-    a mean over the grid, an MLP -> logits [B, 2, 2 * move_radius + 1]."""
-
-    def __init__(self, cfg: CNNForecasterConfig, width: int = 64):
-        super().__init__()
-        self.radius = cfg.move_radius
-        self.frames = nn.Sequential(nn.Conv2d(cfg.window * cfg.token_dim, width, 3, stride=2, padding=1), nn.ReLU(),
-                                    nn.Conv2d(width, width, 3, stride=2, padding=1), nn.ReLU())
-        self.mlp = nn.Sequential(nn.Linear(width + cfg.action_dim, 2 * width), nn.SiLU(),
-                                 nn.Linear(2 * width, 2 * (2 * cfg.move_radius + 1)))
-
-    def forward(self, e_BThwE: torch.Tensor, action_BE: torch.Tensor) -> torch.Tensor:
-        B, T, h, w, E = e_BThwE.shape
-        x_BC = self.frames(e_BThwE.permute(0, 1, 4, 2, 3).reshape(B, T * E, h, w)).mean((2, 3))
-        return self.mlp(torch.cat([x_BC, action_BE], 1)).view(B, 2, 2 * self.radius + 1)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-from functools import partial
 from typing import Any, Callable, Iterator
 
 import lightning as L
@@ -25,7 +24,6 @@ from genie.checkpoints import load_module
 from genie.nn.pixels import to_model
 from genie.training import stage_pictures as pictures
 from genie.training.stage_pictures import Picture
-from genie.world import dynamics_step
 
 log = logging.getLogger(__name__)
 
@@ -120,9 +118,8 @@ class ValidationMedia(Callback):
             clips.store.array(episode["name"], "latent_actions")[W - 1 : W - 1 + steps], np.int64))
         tokenizer = self.tokenizer_of(clips.store.header["tokenizer"])
         device = module.device
-        return pictures.dynamics_strips(partial(dynamics_step, module.net, tokenizer), tokens_Thw[:W].to(device),
-                                        tokens_Thw[W:].to(device), actions_S.to(device),
-                                        lambda t: tokenizer.decode(t.cpu()))
+        return pictures.dynamics_strips(module.net, tokens_Thw[:W].to(device), tokens_Thw[W:].to(device),
+                                        actions_S.to(device), lambda t: tokenizer.decode(t.cpu()))
 
     def world_pictures(self, trainer, module) -> dict[str, Picture]:
         """The LAM's pictures, then the dynamics strips of the first val clip: its first ``window`` frames as context,
@@ -133,8 +130,8 @@ class ValidationMedia(Callback):
         runs = transitions(frames_THWC[None], W)  # run n ends with the move from frame W-1+n to frame W+n
         steps = min(self.frames, frames_THWC.shape[0] - W)
         actions_S = module.lam.net.infer(to_model(runs[:steps]))
-        strips = pictures.dynamics_strips(partial(dynamics_step, module.dynamics.net, module.tokenizer),
-                                          tokens_Thw[:W], tokens_Thw[W : W + steps], actions_S, module.tokenizer.decode)
+        strips = pictures.dynamics_strips(module.dynamics.net, tokens_Thw[:W], tokens_Thw[W : W + steps], actions_S,
+                                          module.tokenizer.decode)
         return {**self.lam_pictures(trainer, module), **strips}
 
     def tokenizer_of(self, checkpoint: str) -> torch.nn.Module:

@@ -22,12 +22,10 @@ from genie.data.datamodule import ClipDataModule
 from genie.data.store import EpisodeStore
 from genie.device import pick_device
 from genie.errors import UserError
-from genie.eval.scene_motion import store_frameskip
 from genie.models.dynamics import DynamicsModule
 from genie.models.tokenizer import TokenizerModule
 from genie.models.world import WorldTrainingModule
 from genie.training.distributed import is_rank_zero, rank_zero_first
-from genie.nn.camera import search_radius
 from genie.training.tokenize import build_token_store
 
 
@@ -112,18 +110,12 @@ def build_dynamics(inputs: RunInputs) -> StageSetup:
     check_compatible(tokenizer, lam, None, inputs.store.frame_size, inputs.components)
     header = {"store": str(inputs.store.root), "tokenizer": inputs.components["tokenizer"],
               "lam": inputs.components["lam"]}
-    moved_copy = inputs.cfg.model.dynamics.get("net", {}).get("moved_copy", False)
-    if moved_copy:  # the camera's moves, looked for as far as the store's frameskip lets the camera go
-        header["moved_copy_radius"] = search_radius(store_frameskip(inputs.store))
     tokens_dir = token_store_path(inputs.cfg, inputs.store, header)
     with rank_zero_first():
         build_token_store(inputs.store, tokenizer.net, lam.net, tokens_dir, header, pick_device(inputs.cfg.device))
     if is_rank_zero():
         record_in_world(inputs.run_dir, "tokens", tokens_dir)
     overrides = dynamics_shape(inputs, tokenizer, lam.net.num_actions)
-    if moved_copy:
-        overrides["net"]["move_radius"] = header["moved_copy_radius"]
-        overrides["net"]["token_pixels"] = inputs.store.frame_size // tokenizer.token_grid
     if inputs.cfg.model.dynamics.action_source == "game":
         overrides = true_action_overrides(inputs, overrides)
     module = build_module(inputs.cfg.model.dynamics, overrides)
@@ -145,9 +137,6 @@ def build_world(inputs: RunInputs) -> StageSetup:
     """The LAM and dynamics model of ``model.lam`` / ``model.dynamics``, co-trained on this run's frozen tokenizer."""
     inputs.needs("world", "tokenizer")
     cfg = inputs.cfg
-    if cfg.model.dynamics.get("net", {}).get("moved_copy", False):
-        raise UserError("model.dynamics.net.moved_copy: the dynamics stage's option (its token store holds the moved "
-                        "copies); stage=world co-trains on pixel clips without them")
     tokenizer = load_module(inputs.components["tokenizer"], "tokenizer")
     check_compatible(tokenizer, None, None, inputs.store.frame_size, inputs.components)
     module = WorldTrainingModule(
@@ -172,5 +161,4 @@ def token_store_path(cfg: DictConfig, store: EpisodeStore, header: dict[str, str
     stamp = [header["store"]] + [f"{p}:{Path(p).stat().st_size}:{Path(p).stat().st_mtime_ns}"
                                  for p in (header["tokenizer"], header["lam"])]
     digest = hashlib.sha1("|".join(stamp).encode()).hexdigest()[:12]
-    moved = "_moved" if header.get("moved_copy_radius") is not None else ""  # with the moved copies (a dynamics option)
-    return Path(cfg.paths.data_dir) / "tokens" / f"{store.root.name}_{digest}{moved}"
+    return Path(cfg.paths.data_dir) / "tokens" / f"{store.root.name}_{digest}"

@@ -93,20 +93,19 @@ def next_frame_per_code(lam: LatentActionNet, transitions_BTCHW: torch.Tensor) -
                         f"0..{K - 1} (green: the code the LAM infers)")
 
 
-def dynamics_strips(step: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], context_Whw: torch.Tensor,
-                    future_Shw: torch.Tensor, actions_S: torch.Tensor,
-                    decode: Callable[[torch.Tensor], torch.Tensor]) -> dict[str, Picture]:
+def dynamics_strips(dynamics: torch.nn.Module, context_Whw: torch.Tensor, future_Shw: torch.Tensor,
+                    actions_S: torch.Tensor, decode: Callable[[torch.Tensor], torch.Tensor]) -> dict[str, Picture]:
     """``context_Whw``: the tokens of ``window`` real frames, int64; ``future_Shw``: the S real frames after them;
     ``actions_S``: latent actions, ``actions_S[s]`` moves to ``future_Shw[s]``; ``decode``: tokens [N, h, w] ->
-    frames float [N, 3, H, W] in [0, 1]. ``step``: the dynamics' argmax next tokens [B, h, w] from a history
-    [B, window, h, w] and actions [B] (genie.world.dynamics_step)."""
+    frames float [N, 3, H, W] in [0, 1]. ``dynamics`` implements ``predict_next(history [B, window, h, w],
+    action [B]) -> tokens [B, h, w]`` (argmax at its default temperature 0)."""
     W, S = context_Whw.shape[0], future_Shw.shape[0]
     real_Thw = torch.cat([context_Whw, future_Shw])
     histories_SWhw = torch.stack([real_Thw[s : s + W] for s in range(S)])  # the real history before each future frame
-    teacher_Shw = step(histories_SWhw, actions_S)
+    teacher_Shw = dynamics.predict_next(histories_SWhw, actions_S)
     dreamed_Thw = context_Whw
     for s in range(S):
-        nxt_hw = step(dreamed_Thw[None, -W:], actions_S[s : s + 1])[0]
+        nxt_hw = dynamics.predict_next(dreamed_Thw[None, -W:], actions_S[s : s + 1])[0]
         dreamed_Thw = torch.cat([dreamed_Thw, nxt_hw[None]])
     real = pixels(decode(future_Shw))
     start = pixels(decode(context_Whw[-1:]))
