@@ -14,9 +14,8 @@ import torch
 from genie.checkpoints import check_compatible, load_module, read_world
 from genie.device import one_thread_for_batch_one
 from genie.errors import UserError
-from genie.nn.code_path import held_code_path
-from genie.nn.latent_action_net import LatentActionNet
 from genie.nn.tokenizer_net import TokenizerNet
+from genie.nn.latent_action_net import LatentActionNet
 from genie.nn.pixels import to_model
 from genie.precision import cast_autocast_weights, fast_bf16
 
@@ -40,23 +39,19 @@ def history_windows(frames_TCHW: torch.Tensor, window: int, ahead: int = 0) -> t
 
 
 @torch.no_grad()
-def infer_latent_actions(lam: LatentActionNet, frames_THWC: torch.Tensor, batch: int = 128,
-                         hold_cost: float = 0.0) -> torch.Tensor:
-    """uint8 [T, H, W, 3] -> latent actions int64 [T-1]; entry t labels the transition frame t -> frame t+1: its
-    nearest code, or with ``hold_cost`` > 0 the episode's cheapest code path (genie/nn/code_path.py)."""
+def infer_latent_actions(lam: LatentActionNet, frames_THWC: torch.Tensor, batch: int = 128) -> torch.Tensor:
+    """uint8 [T, H, W, 3] -> latent actions int64 [T-1]; entry t labels the transition frame t -> frame t+1."""
     device = next(lam.parameters()).device
     x_TCHW = to_model(frames_THWC)
-    chunks = []
+    codes = []
     ahead = lam.cfg.lookahead
     for i in range(0, len(x_TCHW) - 1, batch):
         stop = min(i + batch + 1 + ahead, len(x_TCHW))
         lo = max(0, i - lam.cfg.window + 1)
         count = min(batch, len(x_TCHW) - 1 - i)  # transitions i .. i + count - 1
-        windows = history_windows(x_TCHW[lo:stop], lam.cfg.window, ahead)[i - lo : i - lo + count].to(device)
-        chunks.append(lam.code_distances(windows) if hold_cost > 0 else lam.infer(windows))
-    if hold_cost > 0:
-        return held_code_path(torch.cat(chunks), hold_cost).to(device)
-    return torch.cat(chunks)
+        windows = history_windows(x_TCHW[lo:stop], lam.cfg.window, ahead)[i - lo : i - lo + count]
+        codes.append(lam.infer(windows.to(device)))
+    return torch.cat(codes)
 
 
 class WorldModel:
@@ -66,8 +61,7 @@ class WorldModel:
     and the LAM always run in float32, so pixels and metrics are float32. The world owns the nets it is given."""
 
     def __init__(self, tokenizer: TokenizerNet, lam: LatentActionNet, dynamics: torch.nn.Module, frame_size: int,
-                 bf16: bool = False, effect_names: list[str] | None = None, labelled_fraction: float = 0.0,
-                 code_hold_cost: float = 0.0):
+                 bf16: bool = False, effect_names: list[str] | None = None, labelled_fraction: float = 0.0):
         self.tokenizer, self.lam, self.dynamics = tokenizer.eval(), lam.eval(), dynamics.eval()
         self.frame_size = frame_size
         self.window = dynamics.cfg.window
@@ -77,8 +71,6 @@ class WorldModel:
         self.effect_names = effect_names
         # the share of transitions whose true actions trained the LAM (model.lam.labelled_fraction; 0: label-free)
         self.labelled_fraction = labelled_fraction
-        # how the dynamics' training codes were labelled (model.dynamics.code_hold_cost); inferred codes follow it
-        self.code_hold_cost = code_hold_cost
         self.bf16 = bf16
         self.dynamics.to(memory_format=torch.channels_last)
         if bf16:
@@ -98,7 +90,7 @@ class WorldModel:
         bf16 = fast_bf16(device) if bf16 is None else bf16
         effect_names = dynamics.hparams.effect_names if dynamics.hparams.action_source == "game" else None
         return cls(tokenizer.net.to(device), lam.net.to(device), dynamics.net.to(device), frame_size, bf16,
-                   effect_names, lam.hparams.get("labelled_fraction", 0.0), dynamics.hparams.get("code_hold_cost", 0.0))
+                   effect_names, lam.hparams.get("labelled_fraction", 0.0))
 
     @property
     def device(self) -> torch.device:
@@ -117,8 +109,8 @@ class WorldModel:
         return self.tokenizer.decode(tokens_BThw.flatten(0, 1).to(self.device)).unflatten(0, (B, -1))
 
     def infer_actions(self, frames_BTHWC: torch.Tensor) -> torch.Tensor:
-        """uint8 [B, T, H, W, 3] -> latent actions int64 [B, T-1], labelled as the dynamics' training codes were."""
-        return torch.stack([infer_latent_actions(self.lam, f, hold_cost=self.code_hold_cost) for f in frames_BTHWC])
+        """uint8 [B, T, H, W, 3] -> latent actions int64 [B, T-1]."""
+        return torch.stack([infer_latent_actions(self.lam, f) for f in frames_BTHWC])
 
     @torch.no_grad()
     def step(self, history_BThw: torch.Tensor, actions_BA: torch.Tensor, temperature: float = 0.0,

@@ -8,11 +8,7 @@ actions carry (docs/evaluation.md, "Key response").
 ``action_balance``: training clips drawn with weight ``count(action) ** -action_balance`` by the action of the
 transition predicted first (genie/data/action_balance.py): rare actions seen more often. ``action_balance_history``
 h > 0: balanced by the run of that action and the h before it, so a change of action (a walk started from rest) is
-drawn more often than the same action held.
-
-``code_hold_cost`` > 0 (latent worlds): the token store's codes are each episode's cheapest code path with that cost
-per change of code (genie/nn/code_path.py) instead of each transition's nearest code, so a code is held for as long as
-the LAM's encodings allow; the world infers codes the same way (``WorldModel.infer_actions``)."""
+drawn more often than the same action held."""
 
 from __future__ import annotations
 
@@ -47,15 +43,12 @@ class DynamicsModule(L.LightningModule):
                  optimizer: dict[str, Any] | None = None, scheduler: dict[str, Any] | None = None,
                  action_source: str = "latent", effect_of_action: list[int] | None = None,
                  effect_names: list[str] | None = None, action_balance: float = 0.0,
-                 action_balance_history: int = 0, code_hold_cost: float = 0.0):
+                 action_balance_history: int = 0):
         super().__init__()
         self.save_hyperparameters()
         if action_balance < 0:
             raise UserError(f"model.dynamics.action_balance: must be >= 0 (0: clips drawn uniformly), "
                             f"got {action_balance}")
-        if code_hold_cost < 0:
-            raise UserError(f"model.dynamics.code_hold_cost: must be >= 0 (0: each transition's nearest code), "
-                            f"got {code_hold_cost}")
         if action_source not in ACTION_SOURCES:
             raise UserError(f"model.dynamics.action_source: unknown {action_source!r} "
                             f"(known: {', '.join(ACTION_SOURCES)})")

@@ -44,9 +44,6 @@ class WorldTrainingModule(L.LightningModule):
         if lam.get("labelled_fraction", 0.0) > 0:
             raise UserError("model.lam.labelled_fraction: stage=world co-training is label-free; train the LAM with "
                             "labels in its own stage (stage=all or stage=lam)")
-        if dynamics.get("code_hold_cost", 0.0) > 0:
-            raise UserError("model.dynamics.code_hold_cost: stage=world co-training labels each clip by the LAM's "
-                            "nearest codes as it trains; held code paths label a token store (stage=dynamics)")
         self.tokenizer = build_tokenizer_net(tokenizer["kind"], tokenizer["net"]).requires_grad_(False)
         self.lam = LAMModule(**lam)
         self.dynamics = DynamicsModule(**dynamics)

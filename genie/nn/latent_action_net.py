@@ -161,13 +161,6 @@ class LatentActionNet(nn.Module):
         window - 1 to frame window."""
         return self.quantizer.nearest(self.embed(frames_BTCHW))
 
-    @torch.no_grad()
-    def code_distances(self, frames_BTCHW: torch.Tensor) -> torch.Tensor:
-        """frames as ``infer`` -> squared distances float32 [B, K] of each transition's encoding to the K codes."""
-        z_BD = self.embed(frames_BTCHW)
-        with torch.autocast(device_type=z_BD.device.type, enabled=False):
-            return self.quantizer.distances(z_BD.float())
-
     def action_vectors(self, actions_B: torch.Tensor) -> torch.Tensor:
         """Codebook lookup: int [B] -> [B, D]. At inference only this (the codebook) is needed to act."""
         return self.quantizer.lookup(actions_B)

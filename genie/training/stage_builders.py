@@ -110,13 +110,9 @@ def build_dynamics(inputs: RunInputs) -> StageSetup:
     check_compatible(tokenizer, lam, None, inputs.store.frame_size, inputs.components)
     header = {"store": str(inputs.store.root), "tokenizer": inputs.components["tokenizer"],
               "lam": inputs.components["lam"]}
-    hold_cost = float(inputs.cfg.model.dynamics.get("code_hold_cost", 0.0))
-    if hold_cost > 0:
-        header["code_hold_cost"] = hold_cost
     tokens_dir = token_store_path(inputs.cfg, inputs.store, header)
     with rank_zero_first():
-        build_token_store(inputs.store, tokenizer.net, lam.net, tokens_dir, header, pick_device(inputs.cfg.device),
-                          hold_cost)
+        build_token_store(inputs.store, tokenizer.net, lam.net, tokens_dir, header, pick_device(inputs.cfg.device))
     if is_rank_zero():
         record_in_world(inputs.run_dir, "tokens", tokens_dir)
     overrides = dynamics_shape(inputs, tokenizer, lam.net.num_actions)
@@ -160,11 +156,9 @@ EARLIER_STAGES = {"tokenizer": (), "lam": ("tokenizer",), "dynamics": ("tokenize
 
 
 def token_store_path(cfg: DictConfig, store: EpisodeStore, header: dict[str, str]) -> Path:
-    """Token stores are cached under ``paths.data_dir/tokens``, keyed by the store, the exact checkpoints (path,
-    size, mtime) and how codes are labelled, so every dynamics run on the same tokenizer + LAM reuses one encoding."""
+    """Token stores are cached under ``paths.data_dir/tokens``, keyed by the store and the exact checkpoints
+    (path, size, mtime), so every dynamics run on the same tokenizer + LAM reuses one encoding."""
     stamp = [header["store"]] + [f"{p}:{Path(p).stat().st_size}:{Path(p).stat().st_mtime_ns}"
                                  for p in (header["tokenizer"], header["lam"])]
-    if header.get("code_hold_cost"):
-        stamp.append(f"code_hold_cost:{header['code_hold_cost']}")
     digest = hashlib.sha1("|".join(stamp).encode()).hexdigest()[:12]
     return Path(cfg.paths.data_dir) / "tokens" / f"{store.root.name}_{digest}"

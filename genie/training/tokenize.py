@@ -19,11 +19,10 @@ log = logging.getLogger(__name__)
 
 
 def build_token_store(
-    store: EpisodeStore, tokenizer: TokenizerNet, lam: LatentActionNet, out: Path, header: dict, device: str = "cpu",
-    hold_cost: float = 0.0,
+    store: EpisodeStore, tokenizer: TokenizerNet, lam: LatentActionNet, out: Path, header: dict, device: str = "cpu"
 ) -> TokenStore:
     """Encode ``store`` into ``out`` on ``device`` (frames in batches); a complete token store with the same
-    ``header`` is reused, a partial one continued. ``hold_cost``: latent actions as genie.world.infer_latent_actions."""
+    ``header`` is reused, a partial one continued."""
     tokens_store = TokenStore.create(out, header)
     if tokens_store.complete:
         log.info("reusing token store %s", out)
@@ -37,7 +36,7 @@ def build_token_store(
         for info in tqdm(todo, desc="[tokenize]", unit="episode", dynamic_ncols=True, disable=None):
             frames = torch.from_numpy(np.array(store.frames(info.name)))
             tokens = encode_frames(tokenizer, frames).cpu().numpy()
-            latent = infer_latent_actions(lam, frames, hold_cost=hold_cost).cpu().numpy()
+            latent = infer_latent_actions(lam, frames).cpu().numpy()
             tokens_store.add_episode(info.name, info.split, tokens, latent, store.actions(info.name))
     tokens_store.mark_complete()
     log.info("tokenised %d episodes into %s", len(todo), out)
