@@ -104,14 +104,15 @@ def test_the_weighed_action_is_the_one_of_the_first_predicted_transition(net):
     module = DynamicsModule({"num_codes": 8, "num_actions": 4, "window": 4, **net}, action_balance=0.5)
     balance = module.action_balance()
     assert balance.position == module.net.history_frames - 1 and balance.kind == "latent_actions"
-    assert balance.history == 0
+    assert balance.history == 1 and balance.positions == range(balance.position - 1, balance.position + 1)
     game = DynamicsModule({"num_codes": 8, "num_actions": 4}, action_source="game", effect_of_action=[0, 1, 1, 2],
                           effect_names=["a", "b", "c"], action_balance=0.5)
     assert game.action_balance().kind == "actions" and game.action_balance().effect_of_action == (0, 1, 1, 2)
 
 
-def test_a_balanced_dynamics_stage_trains_through_the_real_config(tmp_path, trained_run, shared_data):
+def test_the_default_dynamics_stage_draws_rare_pairs_more_often_through_the_real_config(tmp_path, trained_run,
+                                                                                        shared_data):
     cfg = compose_train(tmp_path, "stage=dynamics", f"run.tokenizer={trained_run}", f"run.lam={trained_run}",
-                        "model.dynamics.action_balance=0.5", "model.dynamics.action_balance_history=1",
                         data_dir=shared_data)
+    assert (cfg.model.dynamics.action_balance, cfg.model.dynamics.action_balance_history) == (0.5, 1)
     assert "dynamics/psnr_next" in train(cfg)

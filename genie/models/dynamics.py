@@ -42,8 +42,8 @@ class DynamicsModule(L.LightningModule):
                  lr: float = 1e-3, weight_decay: float = 0.0, warmup_steps: int = 100,
                  optimizer: dict[str, Any] | None = None, scheduler: dict[str, Any] | None = None,
                  action_source: str = "latent", effect_of_action: list[int] | None = None,
-                 effect_names: list[str] | None = None, action_balance: float = 0.0,
-                 action_balance_history: int = 0):
+                 effect_names: list[str] | None = None, action_balance: float = 0.5,
+                 action_balance_history: int = 1):
         super().__init__()
         self.save_hyperparameters()
         if action_balance < 0:
