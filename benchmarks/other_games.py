@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from hobbyist import recording_nmi  # benchmarks/hobbyist.py, as this script is run
+from hobbyist import recording_nmi  # benchmarks/hobbyist.py and seeds.py, as this script is run
+from seeds import runs_by_name, seed_summary, seed_table
 
 from genie.data.store import EpisodeStore
 from genie.eval.long_play import LongPlaySettings
@@ -38,16 +38,6 @@ SHOWN = ["tokenizer/psnr", "lam/codes_used", "lam/perplexity", "lam/action_nmi",
          "dynamics/psnr_next", "dynamics/psnr_copy_baseline", "dynamics/token_accuracy", "dynamics/delta_t_psnr",
          "long_play/frozen_human_t256", "long_play/frozen_keys_t256", "frozen_real", "long_play/realism_real",
          "long_play/realism_human_t64", "long_play/realism_human_t256", "dream/frames_per_second"]
-
-
-def named(pairs: list[str]) -> list[tuple[str, Path]]:
-    out = []
-    for pair in pairs:
-        name, sep, path = pair.partition("=")
-        if not sep:
-            raise SystemExit(f"{pair!r}: expected name=path")
-        out.append((name, Path(path)))
-    return out
 
 
 @torch.no_grad()
@@ -84,30 +74,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "other_games.json")
     args = parser.parse_args()
 
-    recordings = dict(named(args.recording))
-    runs: dict[str, list[Path]] = defaultdict(list)
-    for name, run in named(args.run):
-        runs[name].append(run)
+    recordings = {name: paths[-1] for name, paths in runs_by_name(args.recording).items()}
+    runs = runs_by_name(args.run)
     per_run = {name: {str(run): scores(run, recordings.get(name)) for run in paths} for name, paths in runs.items()}
-    summary = {}
-    for name, by_run in per_run.items():
-        summary[name] = {}
-        for key in SHOWN:
-            values = [m[key] for m in by_run.values() if m.get(key) is not None]
-            if values:
-                summary[name][key] = {"mean": float(np.mean(values)), "std": float(np.std(values, ddof=1))
-                                      if len(values) > 1 else None, "n": len(values)}
+    summary = seed_summary(per_run, SHOWN)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"summary": summary, "runs": per_run}, indent=1))
-    names = list(summary)
-    print("| metric | " + " | ".join(f"{n} (n={len(runs[n])})" for n in names) + " |")
-    print("|---|" + "---|" * len(names))
-    for key in SHOWN:
-        cells = []
-        for n in names:
-            s = summary[n].get(key)
-            cells.append("" if s is None else f"{s['mean']:.3g}" + ("" if s["std"] is None else f" ± {s['std']:.2g}"))
-        print(f"| {key} | " + " | ".join(cells) + " |")
+    print(seed_table(summary, SHOWN))
     print(f"-> {args.out}")
 
 

@@ -1,8 +1,9 @@
-"""Conv VQ-VAE tokenizer: frames [B, 3, H, W] in [0, 1] -> tokens int64 [B, H/4, W/4] in [0, num_codes).
+"""Conv VQ-VAE tokenizer: frames [B, 3, H, W] in [0, 1] -> tokens int64 [B, H/p, W/p] in [0, num_codes),
+p = 2 ** downsamples (4 by default).
 
-Two layouts (``stem``): ``patch`` unfolds each 4x4 pixel patch into channels and works at the token grid only
-(pixel unshuffle / shuffle); ``strided`` downsamples with strided 4x4 convolutions (the classic VQ-VAE). On CoinRun
-at equal CPU time the patch layout reconstructs better (see configs/model/tokenizer/conv_vqvae.yaml)."""
+Two layouts (``stem``): ``patch`` unfolds each p x p pixel patch into channels and works at the token grid only
+(pixel unshuffle / shuffle); ``strided`` downsamples with strided convolutions (the classic VQ-VAE). On CoinRun at
+equal CPU time the patch layout reconstructs better (docs/experiments/2026-11-24-tokenizer-fidelity.md)."""
 
 from __future__ import annotations
 
