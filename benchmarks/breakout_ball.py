@@ -36,7 +36,7 @@ from benchmarks.seeds import runs_by_name, seed_summary, seed_table
 from genie.data.store import EpisodeStore, atomic_write_bytes
 from genie.eval.long_play import human_like_actions
 from genie.runs import open_store_of_run
-from genie.world import WorldModel
+from genie.world import WorldModel, history_windows
 
 ROOT = Path(__file__).resolve().parents[1]
 # the playfield below the bricks and above the paddle, inside the walls, as shares of a stretched square frame
@@ -49,7 +49,7 @@ def shows_ball(frames_NHWC: torch.Tensor, threshold: float) -> torch.Tensor:
     """float [N, H, W, 3] in [0, 1] -> bool [N]: a pixel of the playfield brighter than ``threshold``."""
     H, W = frames_NHWC.shape[1:3]
     field = frames_NHWC[:, round(ROWS[0] * H) : round(ROWS[1] * H), round(COLS[0] * W) : round(COLS[1] * W)]
-    return (field.amax(dim=(1, 2, 3)) > threshold)
+    return field.amax(dim=(1, 2, 3)) > threshold
 
 
 def decoded(world: WorldModel, tokens_BThw: torch.Tensor) -> torch.Tensor:
@@ -60,12 +60,11 @@ def decoded(world: WorldModel, tokens_BThw: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def one_step(world: WorldModel, tokens_Thw: torch.Tensor, codes_T: torch.Tensor, batch: int = 256) -> torch.Tensor:
     """Teacher-forced predictions of frames window .. T-1, tokens [T - window, h, w]."""
-    w, out = world.window, []
-    for start in range(w, len(tokens_Thw), batch):
-        stop = min(len(tokens_Thw), start + batch)
-        history = torch.stack([tokens_Thw[t - w : t] for t in range(start, stop)])
-        out.append(world.step(history, codes_T[start - 1 : stop - 1]))
-    return torch.cat(out)
+    w = world.window
+    histories = history_windows(tokens_Thw, w)[w - 1 :, :w]  # frames t-w+1 .. t for each transition t -> t + 1
+    actions = codes_T[w - 1 :]
+    return torch.cat([world.step(histories[i : i + batch], actions[i : i + batch])
+                      for i in range(0, len(histories), batch)])
 
 
 @torch.no_grad()
@@ -101,11 +100,11 @@ def train_counts(world: WorldModel, store: EpisodeStore, threshold: float) -> di
 
 
 @torch.no_grad()
-def dream_counts(world: WorldModel, store: EpisodeStore, threshold: float, starts: int = 16,
+def dream_counts(world: WorldModel, test_frames: list[torch.Tensor], threshold: float, starts: int = 16,
                  steps: int = 128) -> dict[str, float]:
+    """``test_frames``: the held-out episodes, uint8 [T, H, W, 3] each."""
     contexts = []
-    for info in store.episodes("test"):
-        frames = torch.from_numpy(np.array(store.frames(info.name)))
+    for frames in test_frames:
         for s in range(0, max(1, len(frames) - world.window), max(1, (len(frames) - world.window) // 8)):
             contexts.append(frames[s : s + world.window])
     contexts = [c for c in contexts if len(c) == world.window][:starts]
@@ -123,7 +122,7 @@ def scores(run: Path, threshold: float) -> dict[str, float]:
     test = [torch.from_numpy(np.array(store.frames(i.name))) for i in store.episodes("test")]
     real = torch.cat([shows_ball(f.float() / 255, threshold) for f in test]) if test else torch.zeros(0, dtype=bool)
     return {"ball_real": float(real.float().mean())} | train_counts(world, store, threshold) | dream_counts(
-        world, store, threshold)
+        world, test, threshold)
 
 
 def main() -> None:
