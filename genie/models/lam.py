@@ -56,7 +56,7 @@ class LAMModule(L.LightningModule):
     def compute_loss(self, batch: dict[str, torch.Tensor]):
         x_BTCHW = to_model(batch["frames"])
         out = self.net(x_BTCHW)
-        mse = ((out.prediction.float() - x_BTCHW[:, self.window]) ** 2).mean()
+        mse = ((out.prediction.float() - out.target.float()) ** 2).mean()
         logs = {"recon_mse": mse, "perplexity": out.vq.perplexity, "codes": out.vq.codes}
         loss = out.vq.loss + mse
         if self.effect_head is not None:
