@@ -21,12 +21,6 @@ to carry the motion itself: on held-action play (scripted CoinRun) that motion *
 x_{t+1} it reads one frame up to L steps later, x_{t+1+j}, while the decoder still predicts x_{t+1} alone. In
 training j is drawn from 0..L per clip (clips hold window + 1 + L frames); when labelling (``eval`` mode) j = L, or the
 last frame a clip has. So the first frames of a walk, which barely move, get the code of the walk they start.
-
-``shift`` S > 0 augments training clips (Zhang, Pearce et al., "What do latent action models actually learn?", 2025):
-the encoder's frames are all moved by one random whole-pixel offset of up to S pixels each way, the decoder's
-history and its target by another. A code that said *where* something is in the encoder's view would point to the
-wrong place in the decoder's, so only *how the frame changes* is worth coding; the decoder finds where in its own
-history. Labelling (``eval`` mode) reads the frames as they are.
 """
 
 from __future__ import annotations
@@ -39,7 +33,6 @@ from torch import nn
 
 from genie.errors import UserError
 from genie.nn.blocks import FiLMResBlock, downsampler, upsampler
-from genie.nn.camera import moved_by_camera
 from genie.nn.quantizer import QuantizerOutput, VectorQuantizer
 from genie.nn.warp import warp
 
@@ -63,13 +56,11 @@ class LatentActionConfig:
     warp: bool = True  # decode as x_t moved along a predicted flow field plus a residual (else: x_t + residual)
     flow_block: int = 8  # with warp: the flow is averaged over blocks this many pixels wide (one move per 8x8)
     lookahead: int = 2  # the encoder also reads a frame up to this many steps after x_{t+1} (0: none)
-    shift: int = 0  # training: encoder and decoder frames moved by two independent random offsets of up to this (px)
 
 
 @dataclass
 class LAMOutput:
     prediction: torch.Tensor  # [B, 3, H, W] the next frame predicted from history + latent action
-    target: torch.Tensor  # [B, 3, H, W] the frame it predicts (moved as the decoder's history with ``shift``)
     vq: QuantizerOutput  # the quantised latent action
     z: torch.Tensor  # [B, D] encoder vectors before quantisation
 
@@ -82,8 +73,6 @@ class LatentActionNet(nn.Module):
         feat = frame_size // 2**cfg.downsamples
         if cfg.lookahead < 0:
             raise UserError(f"model.lam.net.lookahead: must be >= 0, got {cfg.lookahead}")
-        if not 0 <= cfg.shift < frame_size // 2:
-            raise UserError(f"model.lam.net.shift: pixels between 0 and {frame_size // 2 - 1}, got {cfg.shift}")
         encoder_frames = self.history + 1 + (cfg.lookahead > 0)
         self.encoder = nn.Sequential(
             downsampler(3 * encoder_frames, cfg.hidden, cfg.hidden, cfg.downsamples, cfg.res_blocks),
@@ -159,24 +148,12 @@ class LatentActionNet(nn.Module):
             return warp(x_t_BCHW, flow_B2HW) + out[:, 2:]
         return x_t_BCHW + out
 
-    def randomly_moved(self, frames_BTCHW: torch.Tensor) -> torch.Tensor:
-        """Each clip's frames moved together by a random offset of up to ``shift`` pixels in x and y (the edge
-        repeated where the view runs out)."""
-        B, T, C, H, W = frames_BTCHW.shape
-        S = self.cfg.shift
-        offsets_B2 = torch.randint(-S, S + 1, (B, 2), device=frames_BTCHW.device)
-        return moved_by_camera(frames_BTCHW.reshape(B, T * C, H, W), offsets_B2).reshape(B, T, C, H, W)
-
     def forward(self, frames_BTCHW: torch.Tensor) -> LAMOutput:
         """frames [B, window + 1 (+ look-ahead), 3, H, W]: the prediction of frame ``window`` from the frames
-        before it and the code (in training with ``shift``, each from its own randomly moved view)."""
-        decoded_BTCHW = frames_BTCHW[:, : self.cfg.window + 1]
-        if self.training and self.cfg.shift > 0:
-            frames_BTCHW, decoded_BTCHW = self.randomly_moved(frames_BTCHW), self.randomly_moved(decoded_BTCHW)
+        before it and the code."""
         z_BD = self.embed(frames_BTCHW)
         out = self.quantizer(z_BD)
-        prediction = self.decode(decoded_BTCHW[:, : self.cfg.window], out.quantized)
-        return LAMOutput(prediction, decoded_BTCHW[:, self.cfg.window], out, z_BD)
+        return LAMOutput(self.decode(frames_BTCHW[:, : self.cfg.window], out.quantized), out, z_BD)
 
     @torch.no_grad()
     def infer(self, frames_BTCHW: torch.Tensor) -> torch.Tensor:
