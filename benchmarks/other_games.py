@@ -27,7 +27,7 @@ import torch
 from hobbyist import recording_nmi  # benchmarks/hobbyist.py and seeds.py, as this script is run
 from seeds import runs_by_name, seed_summary, seed_table
 
-from genie.data.store import EpisodeStore
+from genie.data.store import EpisodeStore, atomic_write_bytes
 from genie.eval.long_play import LongPlaySettings
 from genie.eval.scene_motion import frozen_rate
 from genie.runs import open_store_of_run
@@ -79,7 +79,7 @@ def main() -> None:
     per_run = {name: {str(run): scores(run, recordings.get(name)) for run in paths} for name, paths in runs.items()}
     summary = seed_summary(per_run, SHOWN)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"summary": summary, "runs": per_run}, indent=1))
+    atomic_write_bytes(args.out, json.dumps({"summary": summary, "runs": per_run}, indent=1).encode())
     print(seed_table(summary, SHOWN))
     print(f"-> {args.out}")
 

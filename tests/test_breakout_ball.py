@@ -51,7 +51,6 @@ def test_the_128_pixel_preset_keeps_the_token_grid_and_the_lam_features_of_64_pi
     assert cfg.data.frame_size == 128 and "_128px_" in cfg.data.store
     tokenizer = ConvVQVAE(ConvVQVAEConfig(**cfg.model.tokenizer.net))
     assert tokenizer.encode(torch.rand(1, 3, 128, 128)).shape == (1, 16, 16)
-    lam_cfg = {k: v for k, v in cfg.model.lam.net.items()}
-    lam = LatentActionNet(LatentActionConfig(**lam_cfg), frame_size=128)
+    lam = LatentActionNet(LatentActionConfig(**cfg.model.lam.net), frame_size=128)
     frames = torch.rand(2, lam.clip_len, 3, 128, 128)
     assert lam.infer(frames).shape == (2,) and lam(frames).prediction.shape == (2, 3, 128, 128)
