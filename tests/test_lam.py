@@ -58,6 +58,43 @@ def test_lam_history_limits_what_encoder_and_decoder_read():
         LatentActionNet(LatentActionConfig(window=3, history=4))
 
 
+@pytest.mark.parametrize("lookahead", [0, 2])
+def test_from_still_codes_the_change_against_the_same_history_standing_still(lookahead):
+    """With ``from_still`` a clip in which nothing moves encodes to the zero vector whatever its picture, so what
+    every clip of a game shares cannot crowd out a few changed pixels; two clips that differ only in what moved
+    still get different vectors."""
+    torch.manual_seed(0)
+    cfg = LatentActionConfig(window=2, history=1, code_dim=8, hidden=16, downsamples=2, lookahead=lookahead,
+                             from_still=True)
+    net = LatentActionNet(cfg, 32).eval()
+    still_BTCHW = torch.rand(3, 1, 3, 32, 32).expand(3, 3 + lookahead, 3, 32, 32).clone()
+    assert torch.count_nonzero(net.embed(still_BTCHW)) == 0
+    moved_BTCHW = still_BTCHW.clone()
+    moved_BTCHW[:, 2:, :, 10:14, 20:22] = 1.0  # a paddle-sized patch lights up in the next frames
+    z_BD = net.embed(moved_BTCHW)
+    assert z_BD.abs().amax() > 0 and not torch.allclose(z_BD, net.embed(moved_BTCHW.roll(4, dims=-2)))
+    plain = LatentActionNet(LatentActionConfig(**{**cfg.__dict__, "from_still": False}), 32).eval()
+    plain.load_state_dict(net.state_dict())
+    assert torch.count_nonzero(plain.embed(still_BTCHW)) > 0
+
+
+@pytest.mark.parametrize("change", [0.01, 0.5])
+def test_relative_loss_is_the_share_of_the_change_left_unexplained(change):
+    """A warping LAM predicts x_t before training, so its relative reconstruction term is 1 however small the change
+    between the frames; the plain term is the copy error itself."""
+    torch.manual_seed(0)
+    net = {"window": 2, "code_dim": 8, "hidden": 16, "downsamples": 2, "lookahead": 0}
+    frames_BTHWC = torch.rand(4, 3, 32, 32, 3) * 0.5
+    frames_BTHWC[:, 2] = frames_BTHWC[:, 1] + change * torch.rand(4, 32, 32, 3)
+    batch = {"frames": (frames_BTHWC * 255).round().to(torch.uint8)}
+    relative, plain = (LAMModule(net, frame_size=32, relative_loss=r).eval() for r in (True, False))
+    plain.load_state_dict(relative.state_dict())
+    (loss_relative, logs), (loss_plain, _) = relative.compute_loss(batch), plain.compute_loss(batch)
+    vq_loss = loss_plain - logs["recon_mse"]
+    assert torch.allclose(loss_relative - vq_loss, torch.tensor(1.0), atol=1e-4)
+    assert logs["recon_mse"] > 0
+
+
 def test_a_flow_block_that_does_not_divide_the_frame_is_refused_naming_its_key():
     with pytest.raises(UserError, match="model.lam.net.flow_block"):
         LatentActionNet(LatentActionConfig(warp=True, flow_block=5), 32)

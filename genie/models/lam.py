@@ -23,10 +23,14 @@ class LAMModule(L.LightningModule):
     def __init__(self, net: dict[str, Any], frame_size: int = 64, lr: float = 1e-3, weight_decay: float = 0.0,
                  warmup_steps: int = 100, optimizer: dict[str, Any] | None = None,
                  scheduler: dict[str, Any] | None = None, labelled_fraction: float = 0.0, label_weight: float = 1.0,
-                 effect_of_action: list[int] | None = None, effect_names: list[str] | None = None):
+                 effect_of_action: list[int] | None = None, effect_names: list[str] | None = None,
+                 relative_loss: bool = False):
         """``labelled_fraction`` > 0: that share of the store's transitions trains an effect head on the encoder's
         vectors with their true actions (genie/models/action_labels.py); ``effect_of_action`` maps the store's action
-        ids to ``effect_names`` (the store's, set by the stage builder)."""
+        ids to ``effect_names`` (the store's, set by the stage builder). ``relative_loss``: the reconstruction term is
+        the prediction's squared error over that of copying the last frame, each the batch's mean, so it weighs as
+        much beside the quantiser's losses on a game whose frames barely change (a Pong paddle, a Breakout ball) as on
+        a scrolling one."""
         super().__init__()
         self.save_hyperparameters()
         self.net = LatentActionNet(LatentActionConfig(**net), frame_size)
@@ -56,9 +60,13 @@ class LAMModule(L.LightningModule):
     def compute_loss(self, batch: dict[str, torch.Tensor]):
         x_BTCHW = to_model(batch["frames"])
         out = self.net(x_BTCHW)
-        mse = ((out.prediction.float() - x_BTCHW[:, self.window]) ** 2).mean()
+        x_t_BCHW, target_BCHW = x_BTCHW[:, self.window - 1], x_BTCHW[:, self.window]
+        mse = ((out.prediction.float() - target_BCHW) ** 2).mean()
         logs = {"recon_mse": mse, "perplexity": out.vq.perplexity, "codes": out.vq.codes}
-        loss = out.vq.loss + mse
+        reconstruction = mse
+        if self.hparams.relative_loss:  # the share of the step's change the prediction leaves unexplained
+            reconstruction = mse / ((x_t_BCHW - target_BCHW) ** 2).mean().clamp_min(1e-8)
+        loss = out.vq.loss + reconstruction
         if self.effect_head is not None:
             logs.update(self.effect_supervision(batch, out.z))
             loss = loss + self.hparams.label_weight * logs["label_loss"]

@@ -21,6 +21,13 @@ to carry the motion itself: on held-action play (scripted CoinRun) that motion *
 x_{t+1} it reads one frame up to L steps later, x_{t+1+j}, while the decoder still predicts x_{t+1} alone. In
 training j is drawn from 0..L per clip (clips hold window + 1 + L frames); when labelling (``eval`` mode) j = L, or the
 last frame a clip has. So the first frames of a walk, which barely move, get the code of the walk they start.
+
+``from_still`` codes a clip against the same history standing still: the encoder's vector for the clip minus its
+vector for the clip with x_t in place of the later frames. Where a step changes a few pixels (a Pong paddle), the
+plain encoder's vectors differ between clips by about 1/300 of what they share, the codebook is seeded on one point,
+and the first training steps move every vector past every code at once, so one code wins everything. Against the
+still clip, what all clips share cancels, a clip with nothing moving encodes to zero, and the change alone sets the
+code.
 """
 
 from __future__ import annotations
@@ -56,6 +63,7 @@ class LatentActionConfig:
     warp: bool = True  # decode as x_t moved along a predicted flow field plus a residual (else: x_t + residual)
     flow_block: int = 8  # with warp: the flow is averaged over blocks this many pixels wide (one move per 8x8)
     lookahead: int = 2  # the encoder also reads a frame up to this many steps after x_{t+1} (0: none)
+    from_still: bool = False  # the encoder's vector minus its vector for the same history with nothing moving
 
 
 @dataclass
@@ -125,7 +133,12 @@ class LatentActionNet(nn.Module):
                 ahead_B = torch.full((B,), furthest, device=frames_BTCHW.device)
             later = frames_BTCHW[torch.arange(B, device=frames_BTCHW.device), W + ahead_B]
             seen = torch.cat([seen, later[:, None]], dim=1)
-        return self.encoder(self.stack(seen))
+        if not self.cfg.from_still:
+            return self.encoder(self.stack(seen))
+        still = seen.clone()
+        still[:, self.history :] = seen[:, self.history - 1 : self.history]  # x_t where the change would be
+        moving_BD, still_BD = self.encoder(self.stack(torch.cat([seen, still]))).chunk(2)
+        return moving_BD - still_BD
 
     def encode(self, frames_BTCHW: torch.Tensor) -> QuantizerOutput:
         """frames [B, window + 1 (+ look-ahead), 3, H, W] in [0, 1] -> one quantised action per clip: the
