@@ -24,10 +24,10 @@ last frame a clip has. So the first frames of a walk, which barely move, get the
 
 ``from_still`` codes a clip against the same history standing still: the encoder's vector for the clip minus its
 vector for the clip with x_t in place of the later frames. Where a step changes a few pixels (a Pong paddle), the
-plain encoder's vectors differ between clips by about 1/300 of what they share, the codebook is seeded on one point,
-and the first training steps move every vector past every code at once, so one code wins everything. Against the
-still clip, what all clips share cancels, a clip with nothing moving encodes to zero, and the change alone sets the
-code.
+plain encoder's vectors differ between clips by about a sixtieth of what they share, the codebook is seeded on one
+point, and the first training steps move every vector past every code at once, so one code wins everything. Against
+the still clip, what all clips share cancels, a clip with nothing moving encodes to zero, and the change alone sets
+the code.
 """
 
 from __future__ import annotations
