@@ -1,5 +1,7 @@
 """The latent action net's options: how much history it reads and the flow-warping decoder; LAM checkpoints."""
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -69,11 +71,12 @@ def test_from_still_codes_the_change_against_the_same_history_standing_still(loo
     net = LatentActionNet(cfg, 32).eval()
     still_BTCHW = torch.rand(3, 1, 3, 32, 32).expand(3, 3 + lookahead, 3, 32, 32).clone()
     assert torch.count_nonzero(net.embed(still_BTCHW)) == 0
-    moved_BTCHW = still_BTCHW.clone()
+    moved_BTCHW, moved_elsewhere_BTCHW = still_BTCHW.clone(), still_BTCHW.clone()
     moved_BTCHW[:, 2:, :, 10:14, 20:22] = 1.0  # a paddle-sized patch lights up in the next frames
+    moved_elsewhere_BTCHW[:, 2:, :, 18:22, 20:22] = 1.0  # the same patch lower down, the same history
     z_BD = net.embed(moved_BTCHW)
-    assert z_BD.abs().amax() > 0 and not torch.allclose(z_BD, net.embed(moved_BTCHW.roll(4, dims=-2)))
-    plain = LatentActionNet(LatentActionConfig(**{**cfg.__dict__, "from_still": False}), 32).eval()
+    assert z_BD.abs().amax() > 0 and not torch.allclose(z_BD, net.embed(moved_elsewhere_BTCHW))
+    plain = LatentActionNet(dataclasses.replace(cfg, from_still=False), 32).eval()
     plain.load_state_dict(net.state_dict())
     assert torch.count_nonzero(plain.embed(still_BTCHW)) > 0
 
